@@ -1,0 +1,65 @@
+"""The `publisher` command line: thin Click commands over the pipeline; the only place that prints or exits.
+
+Commands live in one module per area (site, mail, subscribers, service); heavy imports happen inside
+the commands so that `publisher --help` starts fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import PublisherError, Problems
+
+
+class PublisherGroup(click.Group):
+    """A group that turns PublisherError into clear lines and exit code 1 (a traceback only with --debug)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PublisherError as exc:
+            if ctx.meta.get("publisher.debug"):
+                raise
+            problems = exc.problems if isinstance(exc, Problems) else [exc]
+            for problem in problems:
+                click.secho(f"Error: {problem}", fg="red", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=PublisherGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("."),
+              show_default=True, help="The site folder, or its publisher.toml.")
+@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
+@click.version_option(package_name="publisher")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path, debug: bool) -> None:
+    """Turn Markdown posts into a blog, RSS/Atom/JSON feeds and an email newsletter.
+
+    \b
+    Example:
+        publisher build && publisher publish
+    """
+    ctx.meta["publisher.debug"] = debug
+    ctx.obj = Context(config_path)
+
+
+class Context:
+    """What every command shares: where the site is, and its config loaded on first use."""
+
+    def __init__(self, config_path: Path):
+        self.config_path = config_path
+        self._config = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            from ..config import find_config, load_config
+            self._config = load_config(find_config(self.config_path))
+        return self._config
+
+
+pass_context = click.make_pass_decorator(Context)
+
+from . import site as _site  # noqa: E402,F401  (registers the site commands)

@@ -1,0 +1,318 @@
+"""Read and validate publisher.toml (plus environment overrides) into frozen dataclasses.
+
+Every problem in the file is collected and reported at once, each naming the key and the fix.
+Secrets never live in the file: they come from the environment and are hidden from repr().
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError, Problems
+
+CONFIG_NAME = "publisher.toml"
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str
+    url: str
+    description: str = ""
+    author: str = ""
+    language: str = "en"
+    timezone: str = "UTC"
+    posts_per_page: int = 10
+    feed_entries: int = 20
+    address: str = ""
+    logo: str = ""
+
+
+@dataclass(frozen=True)
+class BookingConfig:
+    heading: str = ""
+    text: str = ""
+    phone: str = ""
+    country_code: str = ""
+    email: str = ""
+    url: str = ""
+    button: str = "Book now"
+    services: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.heading)
+
+    @property
+    def tel(self) -> str:
+        """The phone number as a tel: URI in international form (07713 250352 -> tel:+447713250352)."""
+        digits = re.sub(r"[^\d+]", "", self.phone)
+        if digits.startswith("0") and self.country_code:
+            digits = "+" + self.country_code.lstrip("+") + digits[1:]
+        return f"tel:{digits}" if digits else ""
+
+
+@dataclass(frozen=True)
+class ContentConfig:
+    raw_html: bool = False
+
+
+@dataclass(frozen=True)
+class NewsletterConfig:
+    content: str = "full"
+    subject_prefix: str = ""
+    from_name: str = ""
+    from_address: str = ""
+    reply_to: str = ""
+    list_id: str = ""
+    max_html_bytes: int = 102_000
+    welcome: bool = True
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    smtp_url: str = ""
+    allow_plaintext: bool = False
+    maildir: str = "outbox"
+    rate: float = 0.0
+    connections: int = 4
+    max_attempts: int = 5
+    retry_delay: float = 2.0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    path: str = "publisher.db"
+
+
+@dataclass(frozen=True)
+class SubscriptionsConfig:
+    url: str = ""
+    confirm_hours: int = 48
+    rate_limit: int = 5
+
+
+@dataclass(frozen=True)
+class DkimConfig:
+    selector: str = ""
+    domain: str = ""
+    key_file: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.selector and self.domain and self.key_file)
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    posts: str = "posts"
+    templates: str = "templates"
+    static: str = "static"
+    output: str = "_site"
+    cache: str = ".publisher-cache"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Values read only from the environment; never printed."""
+
+    smtp_password: str = field(default="", repr=False)
+    secret_key: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    site: SiteConfig
+    booking: BookingConfig = BookingConfig()
+    content: ContentConfig = ContentConfig()
+    newsletter: NewsletterConfig = NewsletterConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    subscriptions: SubscriptionsConfig = SubscriptionsConfig()
+    dkim: DkimConfig = DkimConfig()
+    paths: PathsConfig = PathsConfig()
+    secrets: Secrets = field(default=Secrets(), repr=False)
+
+    def path(self, relative: str) -> Path:
+        """A path from the config resolved against the site's folder."""
+        return (self.root / relative).resolve()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.site.url).hostname or "localhost"
+
+    @property
+    def subscribe_base(self) -> str:
+        """Base URL of the subscription service (/subscribe, /confirm, /unsubscribe live under it)."""
+        return (self.subscriptions.url or self.site.url).rstrip("/")
+
+    @property
+    def from_address(self) -> str:
+        return self.newsletter.from_address or self.booking.email or f"newsletter@{self.domain}"
+
+    @property
+    def from_name(self) -> str:
+        return self.newsletter.from_name or self.site.author or self.site.title
+
+    @property
+    def list_id(self) -> str:
+        return self.newsletter.list_id or f"newsletter.{self.domain}"
+
+    def with_site_url(self, url: str) -> "Config":
+        """The same config serving from another base URL (used by preview on 127.0.0.1)."""
+        return dataclasses.replace(self, site=dataclasses.replace(self.site, url=url.rstrip("/")))
+
+
+SECTIONS: dict[str, type] = {
+    "site": SiteConfig,
+    "booking": BookingConfig,
+    "content": ContentConfig,
+    "newsletter": NewsletterConfig,
+    "delivery": DeliveryConfig,
+    "database": DatabaseConfig,
+    "subscriptions": SubscriptionsConfig,
+    "dkim": DkimConfig,
+    "paths": PathsConfig,
+}
+
+
+def find_config(start: Path) -> Path:
+    """The publisher.toml in `start` (a folder or the file itself)."""
+    path = start if start.suffix == ".toml" else start / CONFIG_NAME
+    if not path.is_file():
+        raise ConfigError(
+            f"no {CONFIG_NAME} here; run `publisher init DIR` to create a site, or pass --config",
+            path=path,
+        )
+    return path
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Parse publisher.toml and the PUBLISHER_* environment into a validated Config."""
+    env = os.environ if env is None else env
+    data = _read_toml(path)
+    problems: list[ConfigError] = []
+    sections = {}
+    for name in data:
+        if name not in SECTIONS:
+            problems.append(_unknown(path, name, SECTIONS, "section"))
+    for name, cls in SECTIONS.items():
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            problems.append(ConfigError(f"[{name}] must be a table", path=path))
+            table = {}
+        sections[name] = _build_section(path, name, cls, table, problems)
+    if env.get("PUBLISHER_SMTP_URL"):
+        sections["delivery"] = dataclasses.replace(sections["delivery"], smtp_url=env["PUBLISHER_SMTP_URL"])
+    if sections["site"] is not None:
+        _check_semantics(path, sections, problems)
+    if problems:
+        raise Problems(problems)
+    secrets = Secrets(
+        smtp_password=env.get("PUBLISHER_SMTP_PASSWORD", ""),
+        secret_key=env.get("PUBLISHER_SECRET_KEY", ""),
+    )
+    return Config(root=path.parent.resolve(), secrets=secrets, **sections)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text; save the file as UTF-8", path=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(f"not valid TOML: {exc}", path=path, line=int(line[1]) if line else None) from None
+
+
+def _unknown(path: Path, key: str, known, what: str) -> ConfigError:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(known)}"
+    return ConfigError(f"unknown {what} '{key}'{hint}", path=path)
+
+
+def _build_section(path: Path, name: str, cls: type, table: dict, problems: list):
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in table.items():
+        if key not in fields:
+            problems.append(_unknown(path, f"{name}.{key}", [f"{name}.{k}" for k in fields], "key"))
+            continue
+        coerced = _coerce(value, hints[key])
+        if coerced is None:
+            problems.append(ConfigError(
+                f"{name}.{key}: expected {_type_name(hints[key])}, got {value!r}", path=path))
+            continue
+        values[key] = coerced
+    missing = [f.name for f in fields.values()
+               if f.default is dataclasses.MISSING and f.name not in values]
+    for key in missing:
+        problems.append(ConfigError(f"[{name}] needs '{key}', e.g. {key} = \"…\"", path=path))
+    return None if missing else cls(**values)
+
+
+def _coerce(value, hint):
+    if hint is bool:
+        return value if isinstance(value, bool) else None
+    if hint is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if hint is float:
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if hint is str:
+        return value if isinstance(value, str) else None
+    if typing.get_origin(hint) is tuple:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return tuple(value) if ok else None
+    return None
+
+
+def _type_name(hint) -> str:
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string in quotes"}
+    return names.get(hint, "a list of strings")
+
+
+def _check_semantics(path: Path, s: dict, problems: list) -> None:
+    site, news, delivery = s["site"], s["newsletter"], s["delivery"]
+    if not _is_http_url(site.url):
+        problems.append(ConfigError(
+            f"site.url: expected an absolute http(s) URL like 'https://example.com', got {site.url!r}", path=path))
+    else:
+        s["site"] = dataclasses.replace(site, url=site.url.rstrip("/"))
+    try:
+        ZoneInfo(site.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(ConfigError(
+            f"site.timezone: unknown time zone {site.timezone!r}; use a name like 'Europe/London'", path=path))
+    for key in ("posts_per_page", "feed_entries"):
+        if getattr(site, key) < 1:
+            problems.append(ConfigError(f"site.{key}: must be at least 1", path=path))
+    if news.content not in ("full", "excerpt"):
+        problems.append(ConfigError(
+            f"newsletter.content: expected 'full' or 'excerpt', got {news.content!r}", path=path))
+    if delivery.connections < 1 or delivery.max_attempts < 1 or delivery.rate < 0:
+        problems.append(ConfigError(
+            "delivery: connections and max_attempts must be at least 1, rate 0 (unlimited) or more", path=path))
+    for url_key, url in (("booking.url", s["booking"].url), ("subscriptions.url", s["subscriptions"].url)):
+        if url and not _is_http_url(url):
+            problems.append(ConfigError(f"{url_key}: expected an absolute http(s) URL, got {url!r}", path=path))
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

@@ -1,0 +1,202 @@
+"""Posts: find the Markdown files, parse front matter and body into `Post`, validate with file:line errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+import frontmatter
+import yaml
+
+from .errors import ContentError
+from .markdown import RAW_HTML_OMITTED, first_paragraph, render_markdown
+
+KNOWN_KEYS = ("title", "date", "summary", "tags", "draft", "slug", "image", "image_alt", "updated")
+_SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
+_EMPTY_ALT = re.compile(r'<img src="[^"]*" alt=""')
+
+
+@dataclass(frozen=True)
+class Post:
+    source: Path
+    slug: str
+    title: str
+    date: dt.datetime
+    summary: str
+    body: str
+    html: str
+    url: str
+    tags: tuple[str, ...] = ()
+    draft: bool = False
+    updated: dt.datetime | None = None
+    image: str = ""
+    image_alt: str = ""
+
+    @property
+    def path(self) -> str:
+        """The post's folder in the output, e.g. 'posts/sciatica/'."""
+        return f"posts/{self.slug}/"
+
+    def is_future(self, now: dt.datetime) -> bool:
+        return self.date > now
+
+
+@dataclass(frozen=True)
+class ParsedPost:
+    post: Post
+    warnings: tuple[ContentError, ...] = ()
+
+
+def slugify(text: str) -> str:
+    """'Sciatica & Lower Back Pain!' -> 'sciatica-lower-back-pain'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "post"
+
+
+def find_posts(posts_dir: Path) -> list[Path]:
+    """Every Markdown file under posts/, sorted for a stable build."""
+    return sorted(p for p in posts_dir.rglob("*.md") if p.is_file())
+
+
+def decode_post(path: Path, raw: bytes) -> str:
+    """The file's text, or a ContentError naming the line with the first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ContentError("not UTF-8 text; re-save the file with UTF-8 encoding", path, line) from None
+
+
+def parse_post(path: Path, text: str, site_url: str, tz: ZoneInfo, allow_html: bool = False) -> ParsedPost:
+    """Front matter + Markdown into a Post; raises ContentError naming the field and the fix."""
+    meta, body = _split(path, text)
+    warnings = [_unknown_key(path, text, k) for k in meta if k not in KNOWN_KEYS]
+    title = _text(path, text, meta, "title", required=True)
+    date = _datetime(path, text, meta, "date", tz, required=True)
+    slug = _slug(path, text, meta)
+    url = f"{site_url}/posts/{slug}/"
+    body_html = render_markdown(body, url, allow_html)
+    image = _text(path, text, meta, "image")
+    image_alt = _text(path, text, meta, "image_alt")
+    if image and not image_alt:
+        warnings.append(ContentError("image has no image_alt; describe the picture for screen readers",
+                                     path, _line_of(text, "image")))
+    if _EMPTY_ALT.search(body_html):
+        warnings.append(ContentError("an image in the body has no alt text; write ![what it shows](…)", path))
+    if RAW_HTML_OMITTED in body_html:
+        warnings.append(ContentError("raw HTML in the body was left out; set raw_html = true under [content] in publisher.toml, or use Markdown",
+                                     path))
+    post = Post(
+        source=path, slug=slug, title=title, date=date, body=body, html=body_html, url=url,
+        summary=_text(path, text, meta, "summary") or first_paragraph(body_html),
+        tags=_tags(path, text, meta), draft=_bool(path, text, meta, "draft"),
+        updated=_datetime(path, text, meta, "updated", tz),
+        image=urljoin(site_url + "/", image) if image else "", image_alt=image_alt,
+    )
+    return ParsedPost(post, tuple(warnings))
+
+
+def check_unique_slugs(posts: list[Post]) -> None:
+    """Two posts may not share a URL."""
+    seen: dict[str, Post] = {}
+    for post in posts:
+        if post.slug in seen:
+            raise ContentError(
+                f"slug '{post.slug}' is already used by {seen[post.slug].source}; "
+                f"give one of them a different 'slug:' in its front matter", post.source)
+        seen[post.slug] = post
+
+
+def _split(path: Path, text: str) -> tuple[dict, str]:
+    if not text.startswith("---"):
+        raise ContentError("no front matter; start the file with a '---' line, then title: and date:, then '---'",
+                           path, 1)
+    try:
+        meta, body = frontmatter.parse(text)
+    except (yaml.YAMLError, ValueError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or "cannot be read"
+        raise ContentError(f"front matter is not valid YAML ({problem}); check quotes and colons", path,
+                           line) from None
+    if not meta and text.count("---") < 2:
+        raise ContentError("front matter is not closed; add a '---' line after the last field", path, 1)
+    if not isinstance(meta, dict):
+        raise ContentError("front matter must be 'key: value' lines", path, 2)
+    return meta, body
+
+
+def _line_of(text: str, key: str) -> int | None:
+    m = re.search(rf"^{re.escape(key)}\s*:", text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def _unknown_key(path: Path, text: str, key) -> ContentError:
+    close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(KNOWN_KEYS)}"
+    return ContentError(f"unknown front matter key '{key}' is ignored; {hint}", path, _line_of(text, str(key)))
+
+
+def _fail(path: Path, text: str, key: str, msg: str) -> ContentError:
+    return ContentError(f"{key}: {msg}", path, _line_of(text, key) or 1)
+
+
+def _text(path: Path, text: str, meta: dict, key: str, required: bool = False) -> str:
+    value = meta.get(key)
+    if value is None or value == "":
+        if required:
+            raise _fail(path, text, key, f"missing; add '{key}: …' to the front matter")
+        return ""
+    if isinstance(value, (dict, list)):
+        raise _fail(path, text, key, "expected text, got a list or table; put the value on one line in quotes")
+    return str(value).strip()
+
+
+def _bool(path: Path, text: str, meta: dict, key: str) -> bool:
+    value = meta.get(key, False)
+    if not isinstance(value, bool):
+        raise _fail(path, text, key, f"expected true or false, got {value!r}")
+    return value
+
+
+def _tags(path: Path, text: str, meta: dict) -> tuple[str, ...]:
+    value = meta.get("tags") or []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or any(isinstance(t, (dict, list)) for t in value):
+        raise _fail(path, text, "tags", "expected a list like [health, back pain]")
+    tags = [str(t).strip() for t in value if str(t).strip()]
+    return tuple(dict.fromkeys(tags))
+
+
+def _slug(path: Path, text: str, meta: dict) -> str:
+    slug = _text(path, text, meta, "slug")
+    if slug and not _SLUG_OK.match(slug):
+        raise _fail(path, text, "slug", f"'{slug}' must be lower-case letters, digits and hyphens, "
+                                        f"e.g. '{slugify(slug)}'")
+    return slug or slugify(_DATE_PREFIX.sub("", path.stem))
+
+
+def _datetime(path: Path, text: str, meta: dict, key: str, tz: ZoneInfo, required: bool = False):
+    value = meta.get(key)
+    if value is None:
+        if required:
+            raise _fail(path, text, key, "missing; add e.g. 'date: 2024-05-03' to the front matter")
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise _fail(path, text, key, f"expected YYYY-MM-DD or YYYY-MM-DD HH:MM, got {value!r}") from None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(tz) if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=tz)
+    raise _fail(path, text, key, f"expected YYYY-MM-DD, got {value!r}")
