@@ -247,6 +247,7 @@ def _unknown(path: Path, key: str, known, what: str) -> ConfigError:
 
 
 def _build_section(path: Path, name: str, cls: type, table: dict, problems: list):
+    """The section's dataclass; a wrong-typed value is reported and stood in for, so later checks still run."""
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values = {}
@@ -258,7 +259,7 @@ def _build_section(path: Path, name: str, cls: type, table: dict, problems: list
         if coerced is None:
             problems.append(ConfigError(
                 f"{name}.{key}: expected {_type_name(hints[key])}, got {value!r}", path=path))
-            continue
+            coerced = hints[key]()
         values[key] = coerced
     missing = [f.name for f in fields.values()
                if f.default is dataclasses.MISSING and f.name not in values]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import frontmatter
 import yaml
 
-from .errors import ContentError
+from .errors import ContentError, Problems
 from .markdown import RAW_HTML_OMITTED, first_paragraph, render_markdown
 
 KNOWN_KEYS = ("title", "date", "summary", "tags", "draft", "slug", "image", "image_alt", "updated")
@@ -120,7 +120,11 @@ def _split(path: Path, text: str) -> tuple[dict, str]:
                            path, 1)
     try:
         meta, body = frontmatter.parse(text)
-    except (yaml.YAMLError, ValueError) as exc:
+    except ValueError as exc:
+        line = _impossible_date_line(text)
+        raise ContentError(f"front matter holds an impossible date ({exc}); use a real YYYY-MM-DD date",
+                           path, line) from None
+    except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(exc, "problem", None) or "cannot be read"
@@ -131,6 +135,17 @@ def _split(path: Path, text: str) -> tuple[dict, str]:
     if not isinstance(meta, dict):
         raise ContentError("front matter must be 'key: value' lines", path, 2)
     return meta, body
+
+
+def _impossible_date_line(text: str) -> int | None:
+    for number, line in enumerate(text.splitlines()[:50], start=1):
+        m = re.match(r"^\w+\s*:\s*(\d{4}-\d{2}-\d{2})", line)
+        if m:
+            try:
+                dt.date.fromisoformat(m[1])
+            except ValueError:
+                return number
+    return None
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -200,3 +215,33 @@ def _datetime(path: Path, text: str, meta: dict, key: str, tz: ZoneInfo, require
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=tz)
     raise _fail(path, text, key, f"expected YYYY-MM-DD, got {value!r}")
+
+
+def read_posts(posts_dir: Path, root: Path, site_url: str, tz: ZoneInfo,
+               allow_html: bool = False) -> tuple[list[Post], list[ContentError]]:
+    """Parse every post under `posts_dir`; all errors are collected and raised together."""
+    posts, warnings, errors = [], [], []
+    for path in find_posts(posts_dir):
+        shown = _display_path(path, root)
+        try:
+            parsed = parse_post(shown, decode_post(shown, path.read_bytes()), site_url, tz, allow_html)
+        except ContentError as exc:
+            errors.append(exc)
+            continue
+        posts.append(parsed.post)
+        warnings.extend(parsed.warnings)
+    if not errors:
+        try:
+            check_unique_slugs(posts)
+        except ContentError as exc:
+            errors.append(exc)
+    if errors:
+        raise Problems(errors)
+    return posts, warnings
+
+
+def _display_path(path: Path, root: Path) -> Path:
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        return path

@@ -1,0 +1,131 @@
+"""Site commands: build, new, init."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError, PublisherError
+from . import main, pass_context
+
+
+def now_utc() -> dt.datetime:
+    """The current time; PUBLISHER_NOW (ISO 8601) pins it, for rehearsing a schedule."""
+    pinned = os.environ.get("PUBLISHER_NOW")
+    if not pinned:
+        return dt.datetime.now(dt.timezone.utc)
+    try:
+        value = dt.datetime.fromisoformat(pinned)
+    except ValueError:
+        raise ConfigError(f"PUBLISHER_NOW: expected an ISO date like 2025-01-31T09:00+00:00, got {pinned!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def print_warnings(warnings) -> None:
+    for warning in warnings:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+
+
+def run_build(config, out: Path | None = None, drafts: bool = False, clean: bool = False):
+    """Build and write the site; returns the Build. Shared by build, preview and publish."""
+    from ..build import build_site
+    from ..output import write_site
+    started = time.perf_counter()
+    result = build_site(config, now_utc(), drafts=drafts)
+    print_warnings(result.warnings)
+    out_dir = out or config.path(config.paths.output)
+    written = write_site(result.files, out_dir, (config.path(config.paths.static),))
+    seconds = time.perf_counter() - started
+    click.echo(f"Built {len(result.site.posts)} posts, {result.page_count} pages and 3 feeds "
+               f"({written} files) into {_shown(out_dir)} in {seconds:.2f} s")
+    return result
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd())) + "/"
+    except ValueError:
+        return str(path) + "/"
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: _site/ beside publisher.toml).")
+@click.option("--drafts", is_flag=True, help="Include drafts and future-dated posts, marked as such.")
+@pass_context
+def build(ctx, out: Path | None, drafts: bool) -> None:
+    """Build the site: pages, feeds and sitemap, written atomically.
+
+    \b
+    Example:
+        publisher build --out public
+    """
+    run_build(ctx.config, out, drafts)
+
+
+@main.command()
+@click.argument("title")
+@pass_context
+def new(ctx, title: str) -> None:
+    """Start a new post as a draft in posts/, with its front matter filled in.
+
+    \b
+    Example:
+        publisher new "Five stretches for desk workers"
+    """
+    from ..content import slugify
+    config = ctx.config
+    today = now_utc().astimezone(config.tz)
+    path = config.path(config.paths.posts) / f"{today:%Y-%m-%d}-{slugify(title)}.md"
+    if path.exists():
+        raise PublisherError("a post with this title already exists today; choose another title", path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new_post_text(title, today), encoding="utf-8")
+    click.echo(f"Created {_shown(path).rstrip('/')}; remove 'draft: true' when it is ready to publish")
+
+
+def new_post_text(title: str, date: dt.datetime) -> str:
+    """Front matter for a fresh post, the title quoted safely for YAML."""
+    import json
+    return (f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\ndate: {date:%Y-%m-%d %H:%M}\n"
+            f"summary: \"\"\ntags: []\ndraft: true\n---\n\nWrite your article here.\n")
+
+
+INIT_CONFIG = """\
+# publisher.toml: the site's settings. Only title and url are required.
+[site]
+title = {title}
+url = "https://example.com"
+language = "en"
+timezone = "UTC"
+
+# [booking]            # a call-to-action box under every post and in every newsletter
+# heading = "Book an appointment"
+# phone = "01234 567890"
+# email = "you@example.com"
+"""
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--title", default="My site", show_default=True, help="The site's title.")
+def init(directory: Path, title: str) -> None:
+    """Create a new site in DIRECTORY that builds at once.
+
+    \b
+    Example:
+        publisher init my-blog && cd my-blog && publisher build
+    """
+    import json
+    config_file = directory / "publisher.toml"
+    if config_file.exists():
+        raise ConfigError("a site already exists here; edit it, or choose another folder", config_file)
+    (directory / "posts").mkdir(parents=True, exist_ok=True)
+    config_file.write_text(INIT_CONFIG.format(title=json.dumps(title, ensure_ascii=False)), encoding="utf-8")
+    today = dt.datetime.now(dt.timezone.utc)
+    (directory / "posts" / f"{today:%Y-%m-%d}-hello.md").write_text(
+        new_post_text("Hello", today).replace("draft: true\n", ""), encoding="utf-8")
+    click.echo(f"Created a site in {directory}/. Next: cd {directory} && publisher build")

@@ -1,0 +1,69 @@
+"""publisher.toml: defaults that work, every problem reported at once with its fix, secrets kept out of sight."""
+
+from pathlib import Path
+
+import pytest
+
+from publisher.config import find_config, load_config
+from publisher.errors import ConfigError, Problems
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "publisher.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_two_lines_are_enough(tmp_path):
+    config = load_config(write(tmp_path, '[site]\ntitle = "T"\nurl = "https://example.com/"\n'), env={})
+    assert config.site.url == "https://example.com"
+    assert config.site.feed_entries == 20
+    assert config.delivery.maildir == "outbox"
+    assert config.database.path == "publisher.db"
+    assert not config.booking.enabled
+
+
+def test_every_problem_is_reported_together(tmp_path):
+    path = write(tmp_path, '[site]\ntitle = 3\nurl = "example.com"\ntimezone = "Mars/Base"\n'
+                           'feed_entires = 5\n[bookin]\nphone = "1"\n')
+    with pytest.raises(Problems) as caught:
+        load_config(path, env={})
+    text = str(caught.value)
+    assert "site.title: expected a string" in text
+    assert "did you mean 'site.feed_entries'" in text
+    assert "did you mean 'booking'" in text
+    assert "unknown time zone 'Mars/Base'" in text
+    assert "site.url" in text and "https://example.com" in text
+    assert all(str(path) in line for line in text.splitlines())
+
+
+def test_missing_required_key_names_the_fix(tmp_path):
+    with pytest.raises(Problems, match=r"\[site\] needs 'url'"):
+        load_config(write(tmp_path, '[site]\ntitle = "T"\n'), env={})
+
+
+def test_broken_toml_names_the_line(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, '[site]\ntitle = "T\nurl = "x"\n'), env={})
+    assert caught.value.line == 2
+
+
+def test_missing_file_says_how_to_start(tmp_path):
+    with pytest.raises(ConfigError, match="publisher init"):
+        find_config(tmp_path)
+
+
+def test_environment_overrides_and_secrets_stay_hidden(tmp_path):
+    env = {"PUBLISHER_SMTP_URL": "smtp://mailer@127.0.0.1:2525", "PUBLISHER_SMTP_PASSWORD": "hunter2-secret",
+           "PUBLISHER_SECRET_KEY": "k" * 32}
+    config = load_config(write(tmp_path, '[site]\ntitle = "T"\nurl = "https://e.com"\n'), env=env)
+    assert config.delivery.smtp_url == "smtp://mailer@127.0.0.1:2525"
+    assert config.secrets.smtp_password == "hunter2-secret"
+    assert "hunter2-secret" not in repr(config) and "k" * 32 not in repr(config)
+
+
+def test_booking_phone_becomes_an_international_tel_link(tmp_path):
+    config = load_config(write(tmp_path, '[site]\ntitle = "T"\nurl = "https://e.com"\n'
+                                         '[booking]\nheading = "Book"\nphone = "07713 250352"\n'
+                                         'country_code = "44"\n'), env={})
+    assert config.booking.tel == "tel:+447713250352"

@@ -1,0 +1,77 @@
+"""Posts: front matter and Markdown into Post, and a clear file:line message for every kind of bad input."""
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from publisher.content import decode_post, parse_post, slugify
+from publisher.errors import ContentError
+
+from .fixtures_site import post_text
+
+LONDON = ZoneInfo("Europe/London")
+URL = "https://example.com"
+
+
+def parse(text: str, name: str = "posts/2024-05-03-a-post.md"):
+    return parse_post(Path(name), text, URL, LONDON)
+
+
+def test_a_full_post():
+    parsed = parse(post_text("Sciatica & you", "2024-06-01 09:30", "Intro text.\n\n## Causes\n",
+                             summary='"Short."', tags="[sciatica, back pain]", updated="2024-07-01",
+                             image="/images/a.jpg", image_alt="A spine"))
+    post = parsed.post
+    assert parsed.warnings == ()
+    assert post.title == "Sciatica & you" and post.slug == "a-post"
+    assert post.date == dt.datetime(2024, 6, 1, 9, 30, tzinfo=LONDON)
+    assert post.url == "https://example.com/posts/a-post/"
+    assert post.tags == ("sciatica", "back pain") and post.summary == "Short."
+    assert post.image == "https://example.com/images/a.jpg"
+    assert "<h2>Causes</h2>" in post.html
+
+
+def test_summary_defaults_to_the_first_paragraph():
+    assert parse(post_text(body="First *para*.\n\nSecond.")).post.summary == "First para."
+
+
+def test_slug_from_front_matter_and_filename():
+    assert parse(post_text(slug="my-slug")).post.slug == "my-slug"
+    assert slugify("Gluteus Medius – Is It Causing Your Lower Back Pain?") == \
+        "gluteus-medius-is-it-causing-your-lower-back-pain"
+
+
+@pytest.mark.parametrize("text, line, fragment", [
+    ("No front matter here.\n", 1, "no front matter"),
+    ("---\ntitle: A\ndate: 2024-01-01\nbody without closing", 1, "not closed"),
+    ("---\ntitle: [unclosed\ndate: 2024-01-01\n---\nx", 3, "not valid YAML"),
+    ("---\ndate: 2024-01-01\n---\nx", 1, "title: missing"),
+    ("---\ntitle: A\n---\nx", 1, "date: missing"),
+    ("---\ntitle: A\ndate: 3rd May\n---\nx", 3, "date: expected YYYY-MM-DD"),
+    ("---\ntitle: A\ndate: 2024-13-45\n---\nx", 3, "impossible date"),
+    ("---\ntitle: A\ndate: 2024-01-01\ndraft: maybe\n---\nx", 4, "draft: expected true or false"),
+    ("---\ntitle: A\ndate: 2024-01-01\nslug: Not OK\n---\nx", 4, "slug: 'Not OK' must be lower-case"),
+    ("---\ntitle: A\ndate: 2024-01-01\ntags: {a: 1}\n---\nx", 4, "tags: expected a list"),
+])
+def test_bad_front_matter_names_line_field_and_fix(text, line, fragment):
+    with pytest.raises(ContentError) as caught:
+        parse(text)
+    assert fragment in str(caught.value)
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"posts/2024-05-03-a-post.md:{line}: ")
+
+
+def test_non_utf8_names_the_line():
+    with pytest.raises(ContentError, match="not UTF-8") as caught:
+        decode_post(Path("posts/x.md"), "---\ntitle: A\n".encode() + b"caf\xe9\n")
+    assert caught.value.line == 3
+
+
+def test_warnings_for_unknown_keys_and_missing_alt_text():
+    parsed = parse(post_text(titel="Oops", image="/a.jpg", body="![](/b.png)"))
+    messages = [str(w) for w in parsed.warnings]
+    assert any("unknown front matter key 'titel'" in m and "did you mean 'title'" in m for m in messages)
+    assert any("image has no image_alt" in m for m in messages)
+    assert any("image in the body has no alt text" in m for m in messages)
