@@ -1,0 +1,114 @@
+"""The whole build through the CLI: the real site, bad input that leaves old output alone, same input same bytes."""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from .fixtures_site import SiteDir, post_text
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_real_site_builds_with_both_seed_articles(tmp_path):
+    site = SiteDir(tmp_path / "site")
+    shutil.copy(REPO / "publisher.toml", site.root / "publisher.toml")
+    for post in (REPO / "posts").glob("*.md"):
+        shutil.copy(post, site.posts / post.name)
+    shutil.copytree(REPO / "static", site.root / "static")
+    result = site.run("build")
+    assert result.exit_code == 0, result.output
+    assert "Built 2 posts" in result.output and "Warning" not in result.output
+    feed = feedparser.parse(site.out / "feed.xml")
+    assert not feed.bozo and len(feed.entries) == 2
+    titles = {e.title for e in feed.entries}
+    assert any("Sciatica" in t for t in titles) and any("Gluteus Medius" in t for t in titles)
+    for entry in feed.entries:
+        page = site.read(entry.link.removeprefix("https://massageinyork.co.uk/") + "index.html")
+        assert "<figure>" in page and "<figcaption>" in page and 'class="footnotes"' in page
+        assert 'href="tel:+447713250352"' in page and "Book a mobile massage" in page
+        assert "07713 250352" in page
+        assert page.count("If you would like to book a mobile massage") == 0
+    for image in site.out.glob("images/*"):
+        assert image.stat().st_size > 0
+
+
+def test_same_input_gives_the_same_bytes(site_dir):
+    site_dir.post("a.md", post_text("A", "2024-01-01", "Text [link](/x).", tags="[t]"))
+    site_dir.run("build")
+    first = snapshot(site_dir.out)
+    site_dir.run("build")
+    assert snapshot(site_dir.out) == first
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("bad-date.md", post_text(date="3rd May"), "bad-date.md:3: date: expected YYYY-MM-DD"),
+    ("no-front.md", "Just text", "no-front.md:1: no front matter"),
+    ("latin1.md", post_text().encode("utf-8") + "caf\xe9".encode("latin-1"), "latin1.md:7: not UTF-8"),
+    ("dupe.md", post_text(slug="good"), "slug 'good' is already used by posts/"),
+    ("bad-yaml.md", "---\ntitle: [x\ndate: 2024-01-01\n---\n", "bad-yaml.md:3: front matter is not valid YAML"),
+])
+def test_bad_input_fails_clearly_and_leaves_the_previous_site_alone(site_dir, name, content, message):
+    site_dir.post("good.md", post_text("Good", "2024-01-01"))
+    assert site_dir.run("build").exit_code == 0
+    before = snapshot(site_dir.out)
+    site_dir.post(name, content)
+    result = site_dir.run("build")
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert snapshot(site_dir.out) == before
+
+
+def test_every_broken_post_is_reported_in_one_run(site_dir):
+    site_dir.post("one.md", post_text(date="nope"))
+    site_dir.post("two.md", "no front matter")
+    result = site_dir.run("build")
+    assert "one.md:3:" in result.output and "two.md:1:" in result.output and result.exit_code == 1
+
+
+def test_warnings_are_shown_and_the_build_goes_on(site_dir):
+    site_dir.post("w.md", post_text(tagz="[a]", image="/a.jpg"))
+    result = site_dir.run("build")
+    assert result.exit_code == 0
+    assert "Warning: posts/w.md:4: unknown front matter key 'tagz'" in result.output
+    assert "image has no image_alt" in result.output
+
+
+def test_summary_line_and_static_files(site_dir):
+    (site_dir.root / "static" / "images").mkdir(parents=True)
+    (site_dir.root / "static" / "images" / "x.svg").write_text("<svg/>")
+    site_dir.post("a.md", post_text())
+    result = site_dir.run("build", "--out", str(site_dir.root / "public"))
+    assert "Built 1 posts" in result.output and "3 feeds" in result.output and " s\n" in result.output
+    assert (site_dir.root / "public" / "images" / "x.svg").read_text() == "<svg/>"
+
+
+def test_new_writes_a_draft_post_that_builds(site_dir):
+    result = site_dir.run("new", 'Stretches: "five" for desk workers', env={"PUBLISHER_NOW": "2025-02-03T10:00:00"})
+    assert result.exit_code == 0
+    path = site_dir.posts / "2025-02-03-stretches-five-for-desk-workers.md"
+    text = path.read_text()
+    assert 'title: "Stretches: \\"five\\" for desk workers"' in text and "draft: true" in text
+    assert site_dir.run("build", "--drafts").exit_code == 0
+    assert "Stretches: &#34;five&#34; for desk workers" in site_dir.read(
+        "posts/stretches-five-for-desk-workers/index.html")
+    assert site_dir.run("new", 'Stretches: "five" for desk workers',
+                        env={"PUBLISHER_NOW": "2025-02-03T11:00:00"}).exit_code == 1
+
+
+def test_init_makes_a_site_that_builds_at_once(tmp_path):
+    from click.testing import CliRunner
+    from publisher.cli import main
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", str(tmp_path / "blog")], catch_exceptions=False).exit_code == 0
+    result = runner.invoke(main, ["--config", str(tmp_path / "blog"), "build"], catch_exceptions=False)
+    assert result.exit_code == 0 and "Built 1 posts" in result.output
+    assert runner.invoke(main, ["init", str(tmp_path / "blog")]).exit_code == 1
