@@ -1,0 +1,408 @@
+"""The SQLite database: schema and migrations, subscribers, campaigns, deliveries and published posts.
+
+Every write is a short `BEGIN IMMEDIATE` transaction committed at once, so a crash loses at most the
+outcome that was being recorded. Time is always passed in (aware datetimes or ISO strings), never read
+here, and stored as UTC ISO text of a fixed width so that comparing the text compares the times.
+The store is safe to share between threads: one connection, used under a lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SUBSCRIBER_STATUSES = ("pending", "active", "unsubscribed", "bounced")
+DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "skipped")
+POST_STATES = ("archived", "sent")
+BUSY_TIMEOUT_SECONDS = 10.0
+
+Moment = dt.datetime | str
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
+        source TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE campaigns (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        subject TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('sending', 'done')),
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id),
+        status TEXT NOT NULL
+            CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_reply TEXT NOT NULL DEFAULT '',
+        message_id TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (campaign_id, subscriber_id)
+    );
+    CREATE INDEX deliveries_due ON deliveries (campaign_id, status, next_attempt_at);
+    CREATE TABLE published (
+        slug TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('archived', 'sent')),
+        recorded_at TEXT NOT NULL
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str
+    status: str
+    source: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class NewSubscriber:
+    """A subscriber to add, e.g. one row of an imported CSV (created_at None means 'now')."""
+
+    email: str
+    name: str = ""
+    status: str = "active"
+    created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    slug: str
+    subject: str
+    status: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    campaign_id: int
+    subscriber: Subscriber
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_reply: str
+    message_id: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    queued: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.sending + self.sent + self.failed + self.skipped
+
+    @property
+    def unfinished(self) -> int:
+        return self.queued + self.sending
+
+
+def normalize_email(email: str) -> str:
+    """The address as stored: trimmed, domain lower-cased, local part as given ('Bo@EX.com' -> 'Bo@ex.com')."""
+    local, _, domain = email.strip().rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def stamp(when: Moment) -> str:
+    """An aware datetime or ISO string as fixed-width UTC ISO text; naive times are refused."""
+    moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
+    if moment.tzinfo is None:
+        raise ValueError(f"time {when!r} has no time zone; pass an aware datetime such as datetime.now(UTC)")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def open_store(path: Path) -> Store:
+    """Open (creating if needed) the database at `path` and bring its schema up to date."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    _migrate(conn)
+    return Store(conn, path)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Apply the migrations this database has not seen yet, with their version bumps, in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for statement in filter(str.strip, ";".join(MIGRATIONS[version:]).split(";")):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+_SUBSCRIBER_COLUMNS = "s.id, s.email, s.name, s.status, s.source, s.created_at, s.updated_at"
+_DELIVERY_SELECT = f"""
+    SELECT d.id AS d_id, d.campaign_id, d.status AS d_status, d.attempts, d.next_attempt_at, d.last_reply,
+           d.message_id, d.created_at AS d_created_at, d.updated_at AS d_updated_at, {_SUBSCRIBER_COLUMNS}
+    FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+"""
+
+
+class Store:
+    """Typed access to the database. Build it with `open_store`; close it (or use `with`) when done."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self._rows("PRAGMA user_version")[0][0]
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _rows(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    # Subscribers
+
+    def add_subscriber(self, email: str, name: str = "", status: str = "active", source: str = "",
+                       *, now: Moment) -> tuple[Subscriber, bool]:
+        """Add one subscriber unless the address is already known; returns (subscriber, whether it was added)."""
+        added = self.add_subscribers([NewSubscriber(email, name, status)], source, now=now)
+        return self.get_subscriber(email), bool(added)
+
+    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment) -> int:
+        """Add every new address in one transaction, leaving known ones untouched; returns how many were added."""
+        added = 0
+        with self._write() as conn:
+            for entry in entries:
+                _check(entry.status, SUBSCRIBER_STATUSES)
+                created = stamp(entry.created_at or now)
+                added += conn.execute(
+                    "INSERT INTO subscribers (email, name, status, source, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
+                    (normalize_email(entry.email), entry.name, entry.status, source, created, stamp(now)),
+                ).rowcount
+        return added
+
+    def get_subscriber(self, email: str) -> Subscriber | None:
+        rows = self._rows(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers s WHERE email = ?",
+                          (normalize_email(email),))
+        return _subscriber(rows[0]) if rows else None
+
+    def set_subscriber_status(self, email: str, status: str, *, now: Moment) -> Subscriber | None:
+        """Change a subscriber's status; None when the address is unknown."""
+        _check(status, SUBSCRIBER_STATUSES)
+        with self._write() as conn:
+            conn.execute("UPDATE subscribers SET status = ?, updated_at = ? WHERE email = ?",
+                         (status, stamp(now), normalize_email(email)))
+        return self.get_subscriber(email)
+
+    def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
+        """Subscribers in the order they were added, optionally only those with one status."""
+        if status is not None:
+            _check(status, SUBSCRIBER_STATUSES)
+        rows = self._rows(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers s WHERE ?1 IS NULL OR status = ?1"
+                          " ORDER BY id", (status,))
+        return [_subscriber(row) for row in rows]
+
+    def count_subscribers(self) -> dict[str, int]:
+        """How many subscribers have each status (every status present, zero included)."""
+        counts = dict.fromkeys(SUBSCRIBER_STATUSES, 0)
+        counts.update(self._rows("SELECT status, COUNT(*) FROM subscribers GROUP BY status"))
+        return counts
+
+    # Campaigns
+
+    def create_campaign(self, slug: str, subject: str, *, now: Moment) -> Campaign:
+        """The campaign for a post, queuing one delivery per active subscriber; the existing one if already made."""
+        with self._write() as conn:
+            if not conn.execute("SELECT 1 FROM campaigns WHERE slug = ?", (slug,)).fetchone():
+                cursor = conn.execute(
+                    "INSERT INTO campaigns (slug, subject, status, created_at) VALUES (?, ?, 'sending', ?)",
+                    (slug, subject, stamp(now)))
+                conn.execute(
+                    "INSERT INTO deliveries (campaign_id, subscriber_id, status, next_attempt_at,"
+                    " created_at, updated_at) SELECT ?1, id, 'queued', ?2, ?2, ?2 FROM subscribers"
+                    " WHERE status = 'active' ORDER BY id", (cursor.lastrowid, stamp(now)))
+        return self.get_campaign(slug)
+
+    def get_campaign(self, slug: str) -> Campaign | None:
+        rows = self._rows("SELECT * FROM campaigns WHERE slug = ?", (slug,))
+        return _campaign(rows[0]) if rows else None
+
+    def list_campaigns(self) -> list[Campaign]:
+        """Every campaign, newest first."""
+        return [_campaign(row) for row in self._rows("SELECT * FROM campaigns ORDER BY created_at DESC, id DESC")]
+
+    def delivery_counts(self, campaign_id: int) -> DeliveryCounts:
+        rows = self._rows("SELECT status, COUNT(*) FROM deliveries WHERE campaign_id = ? GROUP BY status",
+                          (campaign_id,))
+        return DeliveryCounts(**dict(rows))
+
+    def list_deliveries(self, campaign_id: int, status: str | None = None) -> list[Delivery]:
+        rows = self._rows(f"{_DELIVERY_SELECT} WHERE d.campaign_id = ?1 AND (?2 IS NULL OR d.status = ?2)"
+                          " ORDER BY d.id", (campaign_id, status))
+        return [_delivery(row) for row in rows]
+
+    def finish_campaign(self, campaign_id: int, *, now: Moment) -> bool:
+        """Mark the campaign done if no delivery is queued or in flight; returns whether it is done."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE campaigns SET status = 'done', finished_at = ? WHERE id = ? AND status != 'done'"
+                " AND NOT EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = campaigns.id"
+                " AND status IN ('queued', 'sending'))", (stamp(now), campaign_id))
+        return self._rows("SELECT status FROM campaigns WHERE id = ?", (campaign_id,))[0][0] == "done"
+
+    # Deliveries: claim before sending, record after (DESIGN rule 5)
+
+    def claim_next(self, campaign_id: int, now: Moment) -> Delivery | None:
+        """Atomically move the next due queued delivery to 'sending' (counting the attempt) and return it."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id FROM deliveries WHERE campaign_id = ? AND status = 'queued' AND next_attempt_at <= ?"
+                " ORDER BY next_attempt_at, id LIMIT 1", (campaign_id, stamp(now))).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?"
+                         " WHERE id = ?", (stamp(now), row[0]))
+            return _delivery(conn.execute(f"{_DELIVERY_SELECT} WHERE d.id = ?", (row[0],)).fetchone())
+
+    def next_due(self, campaign_id: int) -> dt.datetime | None:
+        """When the earliest queued delivery may be tried; None when nothing is queued."""
+        rows = self._rows("SELECT MIN(next_attempt_at) FROM deliveries WHERE campaign_id = ? AND status = 'queued'",
+                          (campaign_id,))
+        return _time(rows[0][0])
+
+    def mark_sent(self, delivery: Delivery, reply: str, message_id: str, *, now: Moment) -> None:
+        with self._write() as conn:
+            _update(conn, delivery, "status = 'sent', last_reply = ?, message_id = ?", (reply, message_id), now)
+
+    def mark_retry(self, delivery: Delivery, reply: str, next_attempt_at: Moment, *, now: Moment) -> None:
+        """Put the delivery back in the queue, not to be tried before `next_attempt_at`."""
+        with self._write() as conn:
+            _update(conn, delivery, "status = 'queued', last_reply = ?, next_attempt_at = ?",
+                    (reply, stamp(next_attempt_at)), now)
+
+    def mark_failed(self, delivery: Delivery, reply: str, bounce: bool, *, now: Moment) -> None:
+        """Record a failed delivery; `bounce` (mailbox unknown) also marks the subscriber bounced."""
+        with self._write() as conn:
+            _update(conn, delivery, "status = 'failed', last_reply = ?", (reply,), now)
+            if bounce:
+                conn.execute("UPDATE subscribers SET status = 'bounced', updated_at = ? WHERE id = ?",
+                             (stamp(now), delivery.subscriber.id))
+
+    def release(self, delivery: Delivery, *, now: Moment) -> None:
+        """Return a claimed delivery that was certainly not sent to the queue, uncounting the attempt."""
+        with self._write() as conn:
+            _update(conn, delivery, "status = 'queued', attempts = attempts - 1", (), now)
+
+    def recover_in_flight(self, campaign_id: int) -> int:
+        """After a crash: re-queue deliveries left in 'sending'; returns how many (each may have gone out)."""
+        with self._write() as conn:
+            return conn.execute("UPDATE deliveries SET status = 'queued' WHERE campaign_id = ? AND status = 'sending'",
+                                (campaign_id,)).rowcount
+
+    def skip_inactive(self, campaign_id: int, *, now: Moment) -> int:
+        """Mark queued deliveries to people who are no longer active (unsubscribed since) as skipped."""
+        with self._write() as conn:
+            return conn.execute(
+                "UPDATE deliveries SET status = 'skipped', updated_at = ? WHERE campaign_id = ? AND status = 'queued'"
+                " AND subscriber_id IN (SELECT id FROM subscribers WHERE status != 'active')",
+                (stamp(now), campaign_id)).rowcount
+
+    # Published posts (for `publisher publish`)
+
+    def record_post(self, slug: str, state: str, *, now: Moment) -> None:
+        """Remember that a post was archived (never to be mailed) or sent."""
+        _check(state, POST_STATES)
+        with self._write() as conn:
+            conn.execute("INSERT INTO published (slug, state, recorded_at) VALUES (?, ?, ?) ON CONFLICT (slug)"
+                         " DO UPDATE SET state = excluded.state, recorded_at = excluded.recorded_at",
+                         (slug, state, stamp(now)))
+
+    def post_states(self) -> dict[str, str]:
+        return dict(self._rows("SELECT slug, state FROM published ORDER BY slug"))
+
+
+def _check(value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown value {value!r}; expected one of {', '.join(allowed)}")
+
+
+def _update(conn: sqlite3.Connection, delivery: Delivery, assignments: str, args: tuple, now: Moment) -> None:
+    """Record a claimed delivery's outcome; a row no longer in 'sending' is left alone."""
+    conn.execute(f"UPDATE deliveries SET {assignments}, updated_at = ? WHERE id = ? AND status = 'sending'",
+                 (*args, stamp(now), delivery.id))
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None
+
+
+def _subscriber(row: sqlite3.Row) -> Subscriber:
+    return Subscriber(id=row["id"], email=row["email"], name=row["name"], status=row["status"],
+                      source=row["source"], created_at=_time(row["created_at"]), updated_at=_time(row["updated_at"]))
+
+
+def _campaign(row: sqlite3.Row) -> Campaign:
+    return Campaign(id=row["id"], slug=row["slug"], subject=row["subject"], status=row["status"],
+                    created_at=_time(row["created_at"]), finished_at=_time(row["finished_at"]))
+
+
+def _delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(id=row["d_id"], campaign_id=row["campaign_id"], subscriber=_subscriber(row),
+                    status=row["d_status"], attempts=row["attempts"], next_attempt_at=_time(row["next_attempt_at"]),
+                    last_reply=row["last_reply"], message_id=row["message_id"],
+                    created_at=_time(row["d_created_at"]), updated_at=_time(row["d_updated_at"]))

@@ -1,0 +1,179 @@
+"""The SQLite store: schema, subscribers, campaign snapshots, claim-before-send and crash recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+
+import pytest
+
+from publisher.store import MIGRATIONS, DeliveryCounts, NewSubscriber, open_store
+
+NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with open_store(tmp_path / "publisher.db") as store:
+        yield store
+
+
+def add_active(store, *emails):
+    store.add_subscribers([NewSubscriber(e) for e in emails], "test", now=NOW)
+
+
+def test_new_database_is_created_in_wal_mode_at_the_latest_schema(tmp_path):
+    path = tmp_path / "data" / "publisher.db"
+    with open_store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        add_active(store, "a@example.com")
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with open_store(path) as store:
+        assert [s.email for s in store.list_subscribers()] == ["a@example.com"]
+
+
+def test_address_is_unique_ignoring_case_of_the_domain_only(store):
+    first, added = store.add_subscriber("Ann.Lee@Example.COM", "Ann", now=NOW)
+    again, added_again = store.add_subscriber("Ann.Lee@example.com", "Someone else", now=NOW)
+    other, added_other = store.add_subscriber("ann.lee@example.com", now=NOW)
+    assert (first.email, added, added_again) == ("Ann.Lee@example.com", True, False)
+    assert again == first and again.name == "Ann"
+    assert added_other and other.id != first.id
+    assert store.get_subscriber("Ann.Lee@EXAMPLE.com") == first
+
+
+def test_adding_many_keeps_known_addresses_untouched_and_counts_the_new(store):
+    store.add_subscriber("old@example.com", status="unsubscribed", now=NOW)
+    entries = [NewSubscriber("old@example.com"), NewSubscriber("new@example.com", "New"),
+               NewSubscriber("NEW@example.com")]
+    assert store.add_subscribers(entries, "import", now=NOW) == 2
+    assert store.add_subscribers(entries, "import", now=NOW) == 0
+    assert store.get_subscriber("old@example.com").status == "unsubscribed"
+    assert store.count_subscribers() == {"pending": 0, "active": 2, "unsubscribed": 1, "bounced": 0}
+
+
+def test_status_changes_and_listing_by_status(store):
+    add_active(store, "a@example.com", "b@example.com")
+    later = NOW + dt.timedelta(hours=1)
+    changed = store.set_subscriber_status("b@example.com", "unsubscribed", now=later)
+    assert (changed.status, changed.updated_at) == ("unsubscribed", later)
+    assert [s.email for s in store.list_subscribers("active")] == ["a@example.com"]
+    assert store.set_subscriber_status("nobody@example.com", "active", now=NOW) is None
+    with pytest.raises(ValueError, match="expected one of"):
+        store.set_subscriber_status("a@example.com", "gone", now=NOW)
+
+
+def test_campaign_snapshots_active_subscribers_once(store):
+    add_active(store, "a@example.com", "b@example.com")
+    store.add_subscriber("p@example.com", status="pending", now=NOW)
+    campaign = store.create_campaign("first-post", "First post", now=NOW)
+    add_active(store, "late@example.com")
+    again = store.create_campaign("first-post", "Another subject", now=NOW)
+    assert again == campaign and again.subject == "First post"
+    deliveries = store.list_deliveries(campaign.id)
+    assert [d.subscriber.email for d in deliveries] == ["a@example.com", "b@example.com"]
+    assert store.delivery_counts(campaign.id).queued == 2
+
+
+def test_claim_moves_one_due_delivery_to_sending_and_counts_the_attempt(store):
+    add_active(store, "a@example.com", "b@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    first = store.claim_next(campaign.id, NOW)
+    second = store.claim_next(campaign.id, NOW)
+    assert {first.subscriber.email, second.subscriber.email} == {"a@example.com", "b@example.com"}
+    assert (first.status, first.attempts) == ("sending", 1)
+    assert store.claim_next(campaign.id, NOW) is None
+    assert store.delivery_counts(campaign.id).sending == 2
+
+
+def test_retry_waits_until_its_time_and_failure_with_bounce_marks_the_subscriber(store):
+    add_active(store, "a@example.com", "b@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    first, second = store.claim_next(campaign.id, NOW), store.claim_next(campaign.id, NOW)
+    retry_at = NOW + dt.timedelta(seconds=30)
+    store.mark_retry(first, "451 4.3.0 try later", retry_at, now=NOW)
+    store.mark_failed(second, "550 5.1.1 no such user", bounce=True, now=NOW)
+    assert store.next_due(campaign.id) == retry_at
+    assert store.claim_next(campaign.id, NOW + dt.timedelta(seconds=29)) is None
+    retried = store.claim_next(campaign.id, retry_at)
+    assert (retried.attempts, retried.last_reply) == (2, "451 4.3.0 try later")
+    assert store.get_subscriber("b@example.com").status == "bounced"
+    assert store.get_subscriber("a@example.com").status == "active"
+
+
+def test_sent_delivery_records_reply_and_message_id_and_campaign_finishes(store):
+    add_active(store, "a@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    delivery = store.claim_next(campaign.id, NOW)
+    assert not store.finish_campaign(campaign.id, now=NOW)
+    store.mark_sent(delivery, "250 OK queued", "<1@example.com>", now=NOW)
+    [sent] = store.list_deliveries(campaign.id, "sent")
+    assert (sent.last_reply, sent.message_id) == ("250 OK queued", "<1@example.com>")
+    assert store.finish_campaign(campaign.id, now=NOW)
+    assert store.get_campaign("post").status == "done"
+
+
+def test_rows_left_sending_by_a_crash_are_requeued_and_counted(tmp_path):
+    path = tmp_path / "publisher.db"
+    with open_store(path) as store:
+        add_active(store, "a@example.com", "b@example.com", "c@example.com")
+        campaign = store.create_campaign("post", "Post", now=NOW)
+        store.mark_sent(store.claim_next(campaign.id, NOW), "250 OK", "<1@x>", now=NOW)
+        store.claim_next(campaign.id, NOW)
+        store.claim_next(campaign.id, NOW)
+    with open_store(path) as store:
+        assert store.recover_in_flight(campaign.id) == 2
+        assert store.delivery_counts(campaign.id) == DeliveryCounts(queued=2, sent=1)
+        assert store.recover_in_flight(campaign.id) == 0
+
+
+def test_released_delivery_is_requeued_without_counting_an_attempt(store):
+    add_active(store, "a@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    store.release(store.claim_next(campaign.id, NOW), now=NOW)
+    assert store.claim_next(campaign.id, NOW).attempts == 1
+
+
+def test_subscribers_who_left_after_the_snapshot_are_skipped(store):
+    add_active(store, "a@example.com", "b@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    store.set_subscriber_status("b@example.com", "unsubscribed", now=NOW)
+    assert store.skip_inactive(campaign.id, now=NOW) == 1
+    assert store.claim_next(campaign.id, NOW).subscriber.email == "a@example.com"
+    assert store.claim_next(campaign.id, NOW) is None
+
+
+def test_two_connections_claiming_at_once_never_get_the_same_delivery(tmp_path):
+    path = tmp_path / "publisher.db"
+    with open_store(path) as store:
+        add_active(store, *(f"user{i}@example.com" for i in range(200)))
+        campaign = store.create_campaign("post", "Post", now=NOW)
+    claimed: list[int] = []
+
+    def claim_all():
+        with open_store(path) as own:
+            while (delivery := own.claim_next(campaign.id, NOW)) is not None:
+                claimed.append(delivery.id)
+
+    threads = [threading.Thread(target=claim_all) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 200
+
+
+def test_published_posts_remember_archived_and_sent(store):
+    store.record_post("old-post", "archived", now=NOW)
+    store.record_post("new-post", "archived", now=NOW)
+    store.record_post("new-post", "sent", now=NOW)
+    assert store.post_states() == {"new-post": "sent", "old-post": "archived"}
+
+
+def test_times_without_a_time_zone_are_refused(store):
+    with pytest.raises(ValueError, match="no time zone"):
+        store.add_subscriber("a@example.com", now=dt.datetime(2026, 3, 1, 9, 0))
+    store.add_subscriber("a@example.com", now="2026-03-01T09:00:00+01:00")
+    assert store.get_subscriber("a@example.com").created_at == dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
