@@ -1,0 +1,75 @@
+"""The pages in a real headless Chromium: no sideways scrolling on a phone or a desktop."""
+
+import functools
+import http.server
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from .fixtures_browser import horizontal_overflow
+from .fixtures_site import BOOKING_TOML, post_text
+
+LONG_BODY = """Intro paragraph with a very long unbroken word: Pneumonoultramicroscopicsilicovolcanoconiosis-and-more.
+
+![A wide diagram](/images/wide.svg "A caption under a wide picture")
+
+| Muscle | Where it hurts | What helps most |
+|---|---|---|
+| Gluteus medius | Belt line and lower spine | Massage of both areas, then stretching |
+
+```
+a_long_line_of_code_that_would_overflow_a_phone_screen_if_the_pre_block_did_not_scroll_by_itself()
+```
+
+Note[^1].
+
+[^1]: A footnote.
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(site_dir):
+    """The built site served over HTTP on 127.0.0.1, its base URL pointing there."""
+    port = free_port()
+    site_dir.config(f'[site]\ntitle = "Massage in York"\nurl = "http://127.0.0.1:{port}"\n'
+                    'description = "Health articles"\n' + BOOKING_TOML)
+    (site_dir.root / "static" / "images").mkdir(parents=True)
+    (site_dir.root / "static" / "images" / "wide.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="300"><rect width="1200" height="300"/></svg>')
+    site_dir.post("a.md", post_text("Sciatica And Lower Back Pain – How Massage Helps", "2024-03-12", LONG_BODY,
+                                    tags="[sciatica, lower back pain, sports massage]"))
+    assert site_dir.run("build").exit_code == 0
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site_dir.out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("path", ["/", "/posts/a/"])
+def test_no_horizontal_scroll(browser_page, served, width, path):
+    page = browser_page(width=width)
+    response = page.goto(served + path)
+    assert response.status == 200
+    assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui"), "stylesheet loaded"
+    assert horizontal_overflow(page) <= 0
+
+
+@pytest.mark.browser
+def test_booking_button_is_a_comfortable_tap_target_on_a_phone(browser_page, served):
+    page = browser_page(width=375)
+    page.goto(served + "/posts/a/")
+    box = page.locator(".booking .button").bounding_box()
+    assert box["height"] >= 44
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 375
