@@ -36,7 +36,8 @@ def test_messages_share_one_connection_and_arrive_intact_with_crlf(smtp_server):
     smtp.close()
     first, second = smtp_server.received
     assert all(reply.startswith("250") for reply in replies)
-    assert (first.mail_from, first.rcpt_tos, first.message["Subject"]) == ("news@example.com", ("ann@example.com",), "One")
+    assert (first.mail_from, first.rcpt_tos) == ("news@example.com", ("ann@example.com",))
+    assert first.message["Subject"] == "One"
     assert second.message["To"] == "bob@example.com"
     assert first.message.get_content() == "First line\n.\nA line that is only a dot, above.\n"
     assert b"\r\n" in first.raw and b"\n" not in first.raw.replace(b"\r\n", b"")
@@ -108,8 +109,8 @@ def test_dropped_connection_during_data_is_transient_then_reconnects(smtp_server
 
 
 def test_server_that_stalls_past_the_timeout_is_transient(smtp_server):
-    smtp_server.stall_at_rcpt("ann@example.com", seconds=1.0)
-    smtp = transport(smtp_server, timeout=0.3)
+    smtp_server.stall_at_rcpt("ann@example.com", seconds=1.5)
+    smtp = transport(smtp_server, timeout=0.6)
     with pytest.raises(TransientError, match="timed out"):
         smtp.send(message("ann@example.com"))
     smtp.send(message("bob@example.com"))

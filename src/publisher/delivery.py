@@ -1,0 +1,215 @@
+"""Running a campaign: worker threads (one transport connection each) claim deliveries from the store,
+send them at a shared rate, retry deferrals with exponential backoff, and record each outcome at once.
+
+Claim before sending, record after (DESIGN rule 5): after a crash only deliveries left in 'sending' are
+uncertain, at most one per connection. Running the campaign again re-queues those (reporting them as
+possible duplicates) and sends everything not yet sent. Ctrl-C lets each worker finish and record the
+message it is sending, then stops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import getaddresses, make_msgid
+
+from .errors import DeliveryError
+from .store import Campaign, Delivery, Store, Subscriber
+from .transports import PermanentError, TransientError, Transport
+
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class CampaignResult:
+    """What one run of a campaign did: outcomes recorded in this run, and how long it took."""
+
+    sent: int
+    failed: int
+    retried: int
+    possible_duplicates: int
+    seconds: float
+    skipped: int = 0
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class RateLimiter:
+    """Spaces sends at least 1/rate seconds apart across all workers (a token bucket of one token)."""
+
+    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]):
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._next = float("-inf")
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until this caller may send its next message."""
+        if not self._interval:
+            return
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            self._sleep(start - now)
+
+
+@dataclass
+class _Run:
+    """What every worker of one campaign run shares."""
+
+    store: Store
+    campaign_id: int
+    render: Callable[[Subscriber], EmailMessage]
+    connect: Callable[[], Transport]
+    limiter: RateLimiter
+    max_attempts: int
+    retry_delay: float
+    now: Callable[[], dt.datetime]
+    sleep: Callable[[float], None]
+    stop: threading.Event = field(default_factory=threading.Event)
+    outcomes: queue.Queue = field(default_factory=queue.Queue)
+
+
+def send_campaign(store: Store, campaign: Campaign, render: Callable[[Subscriber], EmailMessage],
+                  connect: Callable[[], Transport], *, connections: int = 4, rate: float = 0.0,
+                  max_attempts: int = 5, retry_delay: float = 2.0, clock: Callable[[], float] = time.monotonic,
+                  now: Callable[[], dt.datetime] = utc_now, sleep: Callable[[float], None] = time.sleep,
+                  progress: Callable[[int, int], None] | None = None) -> CampaignResult:
+    """Deliver every queued message of `campaign`, resuming after a crash; `progress(done, total)` per outcome.
+
+    Raises DeliveryError when sending cannot work at all (e.g. the server is unreachable) and re-raises
+    KeyboardInterrupt after the workers have stopped; either way the store is left ready to resume.
+    """
+    started = clock()
+    duplicates = store.recover_in_flight(campaign.id)
+    skipped = store.skip_inactive(campaign.id, now=now())
+    total = store.delivery_counts(campaign.id).queued
+    run = _Run(store, campaign.id, render, connect, RateLimiter(rate, clock, sleep), max_attempts, retry_delay,
+               now, sleep)
+    workers = [threading.Thread(target=_work, args=(run,), name=f"delivery-{n}", daemon=True)
+               for n in range(max(1, min(connections, total)))]
+    for worker in workers:
+        worker.start()
+    try:
+        tally = _collect(run, workers, total, progress)
+    finally:
+        run.stop.set()
+        for worker in workers:
+            worker.join()
+    store.finish_campaign(campaign.id, now=now())
+    return CampaignResult(sent=tally["sent"], failed=tally["failed"], retried=tally["retried"],
+                          possible_duplicates=duplicates, seconds=clock() - started, skipped=skipped)
+
+
+def _collect(run: _Run, workers: list[threading.Thread], total: int,
+             progress: Callable[[int, int], None] | None) -> Counter:
+    """Gather outcomes from the workers until all have finished; re-raise the first error one of them hit."""
+    tally: Counter = Counter()
+    while any(w.is_alive() for w in workers) or not run.outcomes.empty():
+        try:
+            outcome = run.outcomes.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            continue
+        if isinstance(outcome, BaseException):
+            raise outcome
+        tally[outcome] += 1
+        if progress is not None and outcome != "retried":
+            progress(tally["sent"] + tally["failed"], total)
+    return tally
+
+
+def _work(run: _Run) -> None:
+    """One worker: claim, send and record until nothing is left to send or the run stops."""
+    transport: Transport | None = None
+    try:
+        while (delivery := _next_delivery(run)) is not None:
+            transport = transport or run.connect()
+            run.outcomes.put(_deliver(run, transport, delivery))
+    except BaseException as exc:
+        run.stop.set()
+        run.outcomes.put(exc)
+    finally:
+        if transport is not None:
+            transport.close()
+
+
+def _next_delivery(run: _Run) -> Delivery | None:
+    """The next delivery to send, claimed once the rate limit allows; None when all is done or the run stops."""
+    while not run.stop.is_set():
+        delivery = run.store.claim_next(run.campaign_id, run.now())
+        if delivery is None:
+            if not _wait_for_retries(run):
+                return None
+            continue
+        run.limiter.wait()
+        if not run.stop.is_set():
+            return delivery
+        run.store.release(delivery, now=run.now())
+    return None
+
+
+def _wait_for_retries(run: _Run) -> bool:
+    """Sleep until the next deferred delivery is due (briefly, to notice a stop); False when none is queued."""
+    due = run.store.next_due(run.campaign_id)
+    if due is None:
+        return False
+    run.sleep(min(max((due - run.now()).total_seconds(), 0.0), POLL_SECONDS))
+    return True
+
+
+def _deliver(run: _Run, transport: Transport, delivery: Delivery) -> str:
+    """Send one claimed delivery and record its outcome: 'sent', 'failed' or 'retried'."""
+    msg, message_id = _render(run, delivery)
+    try:
+        reply = transport.send(msg)
+    except PermanentError as exc:
+        run.store.mark_failed(delivery, exc.reply, exc.mailbox_unknown, now=run.now())
+        return "failed"
+    except TransientError as exc:
+        return _retry_or_fail(run, delivery, exc.reply)
+    except DeliveryError:
+        run.store.release(delivery, now=run.now())
+        raise
+    run.store.mark_sent(delivery, reply, message_id, now=run.now())
+    return "sent"
+
+
+def _render(run: _Run, delivery: Delivery) -> tuple[EmailMessage, str]:
+    """The subscriber's message and its Message-ID; if rendering fails, the claim is released unsent."""
+    try:
+        msg = run.render(delivery.subscriber)
+        return msg, ensure_message_id(msg)
+    except BaseException:
+        run.store.release(delivery, now=run.now())
+        raise
+
+
+def _retry_or_fail(run: _Run, delivery: Delivery, reply: str) -> str:
+    """Queue a deferred delivery again after retry_delay * 2^(attempts-1) seconds, or fail it when out of tries."""
+    now = run.now()
+    if delivery.attempts >= run.max_attempts:
+        run.store.mark_failed(delivery, reply, bounce=False, now=now)
+        return "failed"
+    delay = run.retry_delay * 2 ** (delivery.attempts - 1)
+    run.store.mark_retry(delivery, reply, now + dt.timedelta(seconds=delay), now=now)
+    return "retried"
+
+
+def ensure_message_id(msg: EmailMessage) -> str:
+    """The message's Message-ID, adding one in the sender's domain if it has none (recorded with the delivery)."""
+    if msg["Message-ID"] is None:
+        addresses = getaddresses(msg.get_all("From", []))
+        domain = addresses[0][1].rpartition("@")[2] if addresses else ""
+        msg["Message-ID"] = make_msgid(domain=domain or "localhost")
+    return str(msg["Message-ID"])
