@@ -63,3 +63,4 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 from . import site as _site  # noqa: E402,F401  (registers the site commands)
+from . import subscribers as _subscribers  # noqa: E402,F401  (registers the subscribers commands)

@@ -1,0 +1,110 @@
+"""`publisher subscribers ...` run through the real CLI against a site folder and its SQLite database."""
+
+from __future__ import annotations
+
+import pytest
+
+from .fixtures_site import SiteDir
+
+MAILCHIMP = ("\ufeffEmail Address,First Name,Last Name\r\n"
+             "Ann@Example.COM,Ann,Lee\r\n"
+             "not-an-address,Nobody,\r\n"
+             "bob@example.org,Bob,\r\n"
+             "Ann@EXAMPLE.com,Ann,Again\r\n"
+             "Cy@Example.com,Cy,\r\n"
+             ",Empty,\r\n")
+
+
+def lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def test_add_list_and_count(site_dir):
+    assert site_dir.run("subscribers", "add", "Ann.Lee@EXAMPLE.com", "--name", "Ann Lee").stdout == (
+        "Added Ann.Lee@example.com.\n")
+    site_dir.run("subscribers", "add", "bob@example.org")
+    again = site_dir.run("subscribers", "add", "Ann.Lee@example.COM")
+    assert again.stdout == "Ann.Lee@example.com is already subscribed.\n"
+    assert lines(site_dir.run("subscribers", "list").stdout) == [
+        "Ann.Lee@example.com\tactive\tAnn Lee", "bob@example.org\tactive"]
+    counts = lines(site_dir.run("subscribers", "count").stdout)
+    assert counts[1].split() == ["active", "2"] and counts[-1].split() == ["total", "2"]
+    assert (site_dir.root / "publisher.db").is_file()
+
+
+def test_bad_address_is_one_clear_line_and_exit_1(site_dir):
+    result = site_dir.run("subscribers", "add", "ann@example")
+    assert result.exit_code == 1
+    assert lines(result.stderr) == [
+        "Error: 'ann@example' is not a valid email address: The part after the @-sign is not valid. "
+        "It should have a period."]
+    assert site_dir.run("subscribers", "list").stdout == ""
+
+
+def test_remove_unsubscribes_and_add_brings_back(site_dir):
+    site_dir.run("subscribers", "add", "ann@example.com")
+    site_dir.run("subscribers", "add", "bob@example.com")
+    assert site_dir.run("subscribers", "remove", "ann@example.com").stdout == "Unsubscribed ann@example.com.\n"
+    assert site_dir.run("subscribers", "list", "--status", "active").stdout == "bob@example.com\tactive\n"
+    assert site_dir.run("subscribers", "list", "--status", "unsubscribed").stdout == (
+        "ann@example.com\tunsubscribed\n")
+    assert site_dir.run("subscribers", "add", "ann@example.com").stdout == (
+        "ann@example.com was unsubscribed; it is active again.\n")
+    missing = site_dir.run("subscribers", "remove", "nobody@example.com")
+    assert missing.exit_code == 1 and "nobody@example.com is not a subscriber" in missing.stderr
+
+
+def test_import_skips_bad_rows_by_line_keeps_the_rest_and_is_idempotent(site_dir):
+    csv_file = site_dir.root / "mailchimp.csv"
+    csv_file.write_bytes(MAILCHIMP.encode("utf-8"))
+    first = site_dir.run("subscribers", "import", str(csv_file))
+    assert first.exit_code == 1
+    assert f"{csv_file}:3: 'not-an-address' is not a valid email address" in first.stderr
+    assert f"{csv_file}:7: no email address in this row; row skipped" in first.stderr
+    assert "Error: 2 bad rows were skipped" in first.stderr
+    assert first.stdout == ("Imported 3 new subscribers from mailchimp.csv (0 already on the list, "
+                            "1 repeated rows ignored, 2 bad rows).\n")
+    assert lines(site_dir.run("subscribers", "list").stdout) == [
+        "Ann@example.com\tactive\tAnn Lee", "bob@example.org\tactive\tBob", "Cy@example.com\tactive\tCy"]
+    second = site_dir.run("subscribers", "import", str(csv_file))
+    assert second.stdout.startswith("Imported 0 new subscribers from mailchimp.csv (3 already on the list")
+    assert len(lines(site_dir.run("subscribers", "list").stdout)) == 3
+
+
+def test_import_does_not_resubscribe_people_who_left(site_dir):
+    site_dir.run("subscribers", "add", "ann@example.com")
+    site_dir.run("subscribers", "remove", "ann@example.com")
+    (site_dir.root / "list.csv").write_text("email\nann@example.com\n")
+    assert site_dir.run("subscribers", "import", str(site_dir.root / "list.csv")).exit_code == 0
+    assert site_dir.run("subscribers", "list").stdout == "ann@example.com\tunsubscribed\n"
+
+
+def test_import_of_a_file_without_an_email_column_fails_without_traceback(site_dir):
+    (site_dir.root / "people.csv").write_text("Name,Phone\nAnn,0123\n")
+    result = site_dir.run("subscribers", "import", str(site_dir.root / "people.csv"))
+    assert result.exit_code == 1
+    assert lines(result.stderr) == [
+        f"Error: {site_dir.root / 'people.csv'}:1: no email column in the header ('Name', 'Phone'); "
+        "name it 'email' or 'Email Address'"]
+
+
+def test_export_round_trips_through_import(site_dir, tmp_path):
+    csv_file = site_dir.root / "mailchimp.csv"
+    csv_file.write_bytes(MAILCHIMP.encode("utf-8"))
+    site_dir.run("subscribers", "import", str(csv_file))
+    site_dir.run("subscribers", "remove", "bob@example.org")
+    exported = site_dir.run("subscribers", "export").stdout_bytes
+    assert exported.startswith(b"email,name,status,created_at\r\n")
+    backup = tmp_path / "backup.csv"
+    assert site_dir.run("subscribers", "export", str(backup)).stderr == f"Exported 3 subscribers to {backup}.\n"
+    assert backup.read_bytes() == exported
+
+    other = SiteDir(tmp_path / "other-site")
+    assert other.run("subscribers", "import", str(backup)).exit_code == 0
+    assert other.run("subscribers", "export").stdout_bytes == exported
+
+
+@pytest.mark.parametrize("command", ["add", "remove", "list", "count", "import", "export"])
+def test_every_subscribers_command_has_help_with_an_example(site_dir, command):
+    result = site_dir.run("subscribers", command, "--help")
+    assert result.exit_code == 0 and "Example:" in result.stdout
