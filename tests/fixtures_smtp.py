@@ -74,6 +74,13 @@ class FaultyHandler:
         with self._lock:
             return list(self._received)
 
+    def hold_after(self, count: int | None) -> None:
+        self._hold_after = count
+
+    def release(self) -> None:
+        self._hold_after = None
+        self._released.set()
+
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.connections += 1
         session.host_name = hostname
@@ -149,7 +156,7 @@ class FaultySmtpServer:
 
     def hold_after(self, count: int) -> None:
         """Accept `count` messages, then record every later one but never answer it (until `release`)."""
-        self.handler._hold_after = count
+        self.handler.hold_after(count)
 
     def wait_for_held(self, count: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -158,8 +165,7 @@ class FaultySmtpServer:
             time.sleep(0.02)
 
     def release(self) -> None:
-        self.handler._hold_after = None
-        self.handler._released.set()
+        self.handler.release()
 
     def start(self) -> FaultySmtpServer:
         self.controller.start()
