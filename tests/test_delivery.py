@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from publisher.delivery import send_campaign
-from publisher.errors import DeliveryError
+from publisher.errors import ContentError, DeliveryError
 from publisher.store import NewSubscriber, Store, Subscriber, open_store
 from publisher.transports import MaildirTransport, SmtpSettings, SmtpTransport
 
@@ -156,6 +156,24 @@ def test_unreachable_server_stops_the_run_and_loses_nobody(tmp_path):
             send_campaign(store, campaign, render, connect_to(free_port()))
         assert set(statuses(store).values()) == {"queued"}
         assert {d.attempts for d in store.list_deliveries(campaign.id)} == {0}
+
+
+def test_a_message_that_cannot_be_rendered_stops_the_run_without_false_duplicates(tmp_path, smtp_server):
+    emails = make_campaign(tmp_path / "p.db", 10)
+
+    def broken_for_the_fifth(subscriber: Subscriber) -> EmailMessage:
+        if subscriber.email == emails[4]:
+            raise ContentError("template error", "newsletter.mjml", 3)
+        return render(subscriber)
+
+    with open_store(tmp_path / "p.db") as store:
+        campaign = store.get_campaign("post")
+        with pytest.raises(ContentError):
+            send_campaign(store, campaign, broken_for_the_fifth, connect_to(smtp_server.port), connections=1)
+        assert statuses(store)[emails[4]] == "queued"
+        result = send_campaign(store, campaign, render, connect_to(smtp_server.port))
+    assert result.possible_duplicates == 0
+    assert_each_got_their_own(smtp_server, emails)
 
 
 def test_people_who_unsubscribed_before_a_resume_are_skipped(tmp_path, smtp_server):

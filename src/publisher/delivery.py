@@ -97,19 +97,23 @@ def send_campaign(store: Store, campaign: Campaign, render: Callable[[Subscriber
     total = store.delivery_counts(campaign.id).queued
     run = _Run(store, campaign.id, render, connect, RateLimiter(rate, clock, sleep), max_attempts, retry_delay,
                now, sleep)
-    workers = [threading.Thread(target=_work, args=(run,), name=f"delivery-{n}", daemon=True)
-               for n in range(max(1, min(connections, total)))]
+    tally = _run_workers(run, max(1, min(connections, total)), total, progress)
+    store.finish_campaign(campaign.id, now=now())
+    return CampaignResult(sent=tally["sent"], failed=tally["failed"], retried=tally["retried"],
+                          possible_duplicates=duplicates, seconds=clock() - started, skipped=skipped)
+
+
+def _run_workers(run: _Run, count: int, total: int, progress: Callable[[int, int], None] | None) -> Counter:
+    """Start `count` workers and tally their outcomes; on any error (or Ctrl-C) stop them all before raising."""
+    workers = [threading.Thread(target=_work, args=(run,), name=f"delivery-{n}", daemon=True) for n in range(count)]
     for worker in workers:
         worker.start()
     try:
-        tally = _collect(run, workers, total, progress)
+        return _collect(run, workers, total, progress)
     finally:
         run.stop.set()
         for worker in workers:
             worker.join()
-    store.finish_campaign(campaign.id, now=now())
-    return CampaignResult(sent=tally["sent"], failed=tally["failed"], retried=tally["retried"],
-                          possible_duplicates=duplicates, seconds=clock() - started, skipped=skipped)
 
 
 def _collect(run: _Run, workers: list[threading.Thread], total: int,
