@@ -1,0 +1,289 @@
+"""Newsletters: a Post compiled once into a `Newsletter`, then personalised into an EmailMessage per recipient.
+
+Compiling (once per post) renders templates/newsletter.mjml, compiles the MJML, inlines the CSS, writes the
+plain text, checks the size and prepares the encoded bodies and folded headers. Personalising (once per
+recipient) only fills the recipient's values into those prepared strings: no template, no MJML, no CSS.
+The per-recipient values sit in the compiled HTML and text as placeholders whose names carry a hash of the
+post, so no text an author writes can ever be mistaken for one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote, urlsplit
+
+import css_inline
+import jinja2
+import mjml
+from markupsafe import Markup, escape
+
+from . import mime
+from .config import CONFIG_NAME, Config
+from .content import Post
+from .errors import ConfigError, ContentError, DeliveryError
+from .plaintext import Slots, render_text
+from .tokens import UNSUBSCRIBE, make_token
+
+TEMPLATE = "newsletter.mjml"
+SLOT_NAMES = ("greeting", "sent_to", "unsubscribe_url", "unsubscribe_label")
+PREHEADER_LENGTH = 140
+RECIPIENT_RESERVE = 1_000  # bytes allowed for a recipient's name, address and link when checking the size
+_SHORTENERS = {"bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly", "rebrand.ly", "cutt.ly",
+               "shorturl.at", "tiny.cc", "rb.gy", "t.ly", "bl.ink", "lnkd.in", "s.id"}
+_LINK = re.compile(r'<a href="([^"]*)"[^>]*>(.*?)</a>', re.S)
+
+
+class Recipient(Protocol):
+    """Whom a message goes to: the store's Subscriber fits."""
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Newsletter:
+    """One post, compiled for email: `html` and `text` hold placeholders for the per-recipient fields."""
+    slug: str
+    source: Path
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    post_url: str
+    web_url: str
+    list_id: str
+    parts: _Prepared = field(repr=False, compare=False)
+    warnings: tuple[ContentError, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything personalise needs, built once: encoded bodies, folded headers and the addresses' parts."""
+    html_body: mime.Body
+    text_body: mime.Body
+    slot_pattern: re.Pattern
+    headers: dict[str, mime.FoldedHeader]
+    content_types: tuple[mime.FoldedHeader, mime.FoldedHeader]
+    encodings: dict[str, mime.FoldedHeader]
+    unsubscribe_base: str
+    unsubscribe_mailto: str
+    message_domain: str
+    web_values: dict[str, str]
+
+
+def compile_mjml(source: str) -> str:
+    """MJML to HTML with mjml-python (MRML). No web fonts: the template declares its own font stack."""
+    return mjml.mjml2html(source, fonts={})
+
+
+def compile_newsletter(post: Post, config: Config, env: jinja2.Environment, *,
+                       compile: Callable[[str], str] = compile_mjml) -> Newsletter:
+    """Render, compile and check the newsletter for `post`; a ContentError names the post when it cannot be sent."""
+    nonce = hashlib.sha256(repr((post, config.site, config.booking)).encode()).hexdigest()[:16]
+    marks = {name: f"__publisher_{nonce}_{name}__" for name in SLOT_NAMES}
+    slot_pattern = re.compile(rf"__publisher_{nonce}_({'|'.join(SLOT_NAMES)})__")
+    subject = one_line(f"{config.newsletter.subject_prefix} {post.title}")
+    web_url = f"{config.site.url}/newsletter/{post.slug}/"
+    excerpt = config.newsletter.content == "excerpt"
+    module = env.get_template(TEMPLATE).make_module(
+        _context(post, config, subject, web_url, excerpt, marks))
+    markup = mime.normalise_html(
+        _inline_css(_compile(compile, str(module), post), str(getattr(module, "newsletter_css", ""))))
+    text = render_text(post, config, Slots(marks["greeting"], marks["sent_to"], marks["unsubscribe_url"]),
+                       web_url, excerpt)
+    boundary = f"=_publisher_{nonce}"
+    html_body = mime.prepare_html(markup, slot_pattern, boundary)
+    _check_size(post, config, html_body)
+    return Newsletter(
+        slug=post.slug, source=post.source, subject=subject, preheader=_preheader(post.summary),
+        html=markup, text=text,
+        post_url=post.url, web_url=web_url, list_id=config.list_id,
+        warnings=tuple(_spam_warnings(post)),
+        parts=_prepare(config, subject, html_body, mime.prepare_text(text, slot_pattern), slot_pattern, boundary),
+    )
+
+
+def _context(post: Post, config: Config, subject: str, web_url: str, excerpt: bool, marks: dict) -> dict:
+    b = config.booking
+    mailto = f"mailto:{b.email}?subject={quote('Booking: ' + one_line(post.title), safe='')}" if b.email else ""
+    return {
+        "config": config, "post": post, "subject": subject, "preheader": _preheader(post.summary),
+        "body": Markup(_strip_controls(post.html)), "excerpt": excerpt,
+        "web_url": web_url, "booking_mailto": mailto,
+        "slots": {name: Markup(mark) for name, mark in marks.items()},
+    }
+
+
+def _compile(compile: Callable[[str], str], source: str, post: Post) -> str:
+    try:
+        return compile(source)
+    except ValueError as exc:
+        raise ContentError(f"the newsletter could not be compiled from {TEMPLATE} ({exc}); check the template "
+                           f"and any raw HTML in the post", post.source) from None
+
+
+def _inline_css(markup: str, css: str) -> str:
+    """Apply the template's CSS as style attributes (mail clients drop <style>); <head> styles stay as they are."""
+    if not css.strip():
+        return markup
+    inliner = css_inline.CSSInliner(inline_style_tags=False, keep_style_tags=True, keep_link_tags=True,
+                                    load_remote_stylesheets=False, extra_css=css)
+    return inliner.inline(markup)
+
+
+def _check_size(post: Post, config: Config, body: mime.Body) -> None:
+    size = sum(len(piece) for piece in body.pieces) + RECIPIENT_RESERVE
+    limit = config.newsletter.max_html_bytes
+    if size > limit:
+        raise ContentError(
+            f"the newsletter's HTML is {size:,} bytes, over newsletter.max_html_bytes ({limit:,}); Gmail cuts "
+            "off longer messages. Shorten the post, or set content = \"excerpt\" under [newsletter] in "
+            "publisher.toml to send the summary with a link", post.source)
+
+
+def _prepare(config: Config, subject: str, html_body: mime.Body, text_body: mime.Body, slot_pattern: re.Pattern,
+             boundary: str) -> _Prepared:
+    from_address = config.from_address
+    domain = from_address.rpartition("@")[2]
+    headers = [
+        _sender_header("From", config.from_name, from_address, "newsletter.from_address"),
+        mime.text_header("Subject", subject),
+        _sender_header("Reply-To", "", config.newsletter.reply_to or config.booking.email or from_address,
+                       "newsletter.reply_to"),
+        mime.list_id_header(config.site.title, config.list_id),
+        mime.raw_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        mime.raw_header("MIME-Version", "1.0"),
+        mime.raw_header("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+    ]
+    return _Prepared(
+        html_body=html_body, text_body=text_body, slot_pattern=slot_pattern,
+        headers={header.name: header for header in headers},
+        content_types=(mime.raw_header("Content-Type", 'text/plain; charset="utf-8"'),
+                       mime.raw_header("Content-Type", 'text/html; charset="utf-8"')),
+        encodings={cte: mime.raw_header("Content-Transfer-Encoding", cte) for cte in ("7bit", "quoted-printable")},
+        unsubscribe_base=f"{config.subscribe_base}/unsubscribe?token=",
+        unsubscribe_mailto=f"mailto:{quote(from_address, safe='@')}?subject=unsubscribe",
+        message_domain=domain if domain.isascii() and domain else config.domain,
+        web_values={"greeting": "Hello,", "sent_to": "", "unsubscribe_url": f"{config.site.url}/#subscribe",
+                    "unsubscribe_label": "Subscribe"},
+    )
+
+
+def _sender_header(name: str, display_name: str, address: str, key: str) -> mime.FoldedHeader:
+    try:
+        return mime.address_header(name, display_name, address)
+    except ValueError:
+        raise ConfigError(f"{key}: {address!r} is not an email address; set it (or booking.email) to an "
+                          "address like news@example.com", path=CONFIG_NAME) from None
+
+
+def personalise(newsletter: Newsletter, email_address: str, name: str = "", *, secret: str,
+                now: dt.datetime) -> EmailMessage:
+    """The message for one recipient: string substitution into the compiled newsletter, never a recompile."""
+    p = newsletter.parts
+    unsubscribe = p.unsubscribe_base + make_token(secret, UNSUBSCRIBE, email_address, newsletter.list_id)
+    values = recipient_values(email_address, name, unsubscribe)
+    text, text_cte = p.text_body.fill(values)
+    markup, html_cte = p.html_body.fill(values)
+    h = p.headers
+    headers = [
+        h["From"], _to_header(email_address, one_line(name)), h["Subject"],
+        mime.raw_header("Date", email.utils.format_datetime(now)),
+        mime.raw_header("Message-ID", message_id(newsletter, email_address, p.message_domain)),
+        h["Reply-To"], h["List-Id"],
+        mime.raw_header("List-Unsubscribe", f"<{unsubscribe}>,\r\n <{p.unsubscribe_mailto}>"),
+        h["List-Unsubscribe-Post"], h["MIME-Version"], h["Content-Type"],
+    ]
+    return mime.assemble(headers, [mime.text_part(p.content_types[0], p.encodings, text, text_cte),
+                                   mime.text_part(p.content_types[1], p.encodings, markup, html_cte)])
+
+
+def recipient_values(email_address: str, name: str, unsubscribe_url: str) -> dict[str, str]:
+    """The plain-text value of each placeholder for one recipient (escaped or encoded later, per part)."""
+    name = one_line(name)
+    return {
+        "greeting": f"Hi \u2068{name}\u2069," if name else "Hello,",
+        "sent_to": f"This email was sent to {email_address}.",
+        "unsubscribe_url": unsubscribe_url,
+        "unsubscribe_label": "Unsubscribe",
+    }
+
+
+def message_id(newsletter: Newsletter, email_address: str, domain: str) -> str:
+    """The same Message-ID every time this post goes to this address, so a resend is recognisable."""
+    key = f"{newsletter.list_id}\n{newsletter.slug}\n{email_address.strip().lower()}"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}.{newsletter.slug[:40]}@{domain}>"
+
+
+def _to_header(email_address: str, name: str) -> mime.FoldedHeader:
+    try:
+        return mime.address_header("To", name, email_address)
+    except (ValueError, IndexError):
+        raise DeliveryError(f"cannot address a message to {email_address!r}: not a valid email address") from None
+
+
+def make_renderer(newsletter: Newsletter, secret: str, clock: Callable[[], dt.datetime],
+                  sign: Callable[[EmailMessage], EmailMessage] | None = None) -> Callable[[Recipient], EmailMessage]:
+    """The per-recipient callback a campaign runner calls: `render(subscriber) -> EmailMessage`."""
+    def render(recipient: Recipient) -> EmailMessage:
+        msg = personalise(newsletter, recipient.email, recipient.name, secret=secret, now=clock())
+        return sign(msg) if sign else msg
+    return render
+
+
+def render_web_version(newsletter: Newsletter) -> bytes:
+    """The newsletter as a web page for "View in your browser": no recipient's data, a subscribe link instead."""
+    values = newsletter.parts.web_values
+    page = newsletter.parts.slot_pattern.sub(lambda m: str(escape(values[m[1]])), newsletter.html)
+    head = (f'<link rel="canonical" href="{newsletter.post_url}">\n'
+            '<meta name="robots" content="noindex">\n</head>')
+    return page.replace("</head>", head, 1).encode("ascii", "xmlcharrefreplace")
+
+
+def one_line(text: str) -> str:
+    """Text fit for one header line: control characters dropped, every run of whitespace (CR, LF…) one space."""
+    return " ".join(_strip_controls(text).split())
+
+
+def _strip_controls(text: str) -> str:
+    return "".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc")
+
+
+def _preheader(summary: str) -> str:
+    text = one_line(summary)
+    if len(text) <= PREHEADER_LENGTH:
+        return text
+    return text[:PREHEADER_LENGTH].rsplit(" ", 1)[0] + "…"
+
+
+def _spam_warnings(post: Post) -> list[ContentError]:
+    """What spam filters would hold against this newsletter, as warnings the author can act on."""
+    found = []
+    letters = [c for c in post.title if c.isalpha()]
+    if len(letters) >= 6 and all(c.isupper() for c in letters):
+        found.append(ContentError("the title is all capitals, which spam filters count against a subject line; "
+                                  "write it in sentence case", post.source))
+    for href, inner in _LINK.findall(post.html):
+        host = (urlsplit(href).hostname or "").lower()
+        if host in _SHORTENERS:
+            found.append(ContentError(f"the link to {href} uses a link shortener, which spam filters distrust; "
+                                      "link to the real address", post.source))
+        shown = re.sub(r"<[^>]+>", "", inner).strip()
+        if re.match(r"(?i)^(https?://|www\.)\S+$", shown) and _host(shown) != host.removeprefix("www."):
+            found.append(ContentError(f"the link text {shown!r} shows another address than the link ({href}), "
+                                      "which spam filters treat as phishing; make them match", post.source))
+    return found
+
+
+def _host(shown: str) -> str:
+    url = shown if "://" in shown else "http://" + shown
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
