@@ -64,3 +64,4 @@ pass_context = click.make_pass_decorator(Context)
 
 from . import site as _site  # noqa: E402,F401  (registers the site commands)
 from . import subscribers as _subscribers  # noqa: E402,F401  (registers the subscribers commands)
+from . import mail as _mail  # noqa: E402,F401  (registers the email command)
