@@ -103,7 +103,7 @@ def test_mjml_is_compiled_once_for_fifty_recipients(config, monkeypatch):
         calls.append(source)
         return compile_mjml(source)
 
-    newsletter = compile_newsletter(make_post(config), config, make_env(), compile=counting_compile)
+    newsletter = compile_newsletter(make_post(config), config, make_env(), mjml_to_html=counting_compile)
     monkeypatch.setattr(mjml, "mjml2html", lambda *a, **k: pytest.fail("MJML compiled while personalising"))
     messages = [personalise(newsletter, f"reader{i}@example.com", f"Reader {i}", secret=SECRET, now=NOW)
                 for i in range(50)]
@@ -307,6 +307,11 @@ def test_the_renderer_makes_a_message_per_subscriber(config):
     msg = render(subscriber)
     assert msg["To"] == "Zoë <zoe@example.com>"
     assert email.utils.parsedate_to_datetime(msg["Date"]) == NOW
+
+
+def test_the_renderer_refuses_to_start_without_a_secret(config):
+    with pytest.raises(ConfigError, match="PUBLISHER_SECRET_KEY is not set"):
+        make_renderer(compiled(config), "", clock=lambda: NOW)
 
 
 def test_a_from_address_that_is_not_one_is_a_config_error(tmp_path):

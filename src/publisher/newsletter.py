@@ -31,7 +31,7 @@ from .config import CONFIG_NAME, Config
 from .content import Post
 from .errors import ConfigError, ContentError, DeliveryError
 from .plaintext import Slots, render_text
-from .tokens import UNSUBSCRIBE, make_token
+from .tokens import UNSUBSCRIBE, check_secret, make_token
 
 TEMPLATE = "newsletter.mjml"
 SLOT_NAMES = ("greeting", "sent_to", "unsubscribe_url", "unsubscribe_label")
@@ -60,13 +60,13 @@ class Newsletter:
     post_url: str
     web_url: str
     list_id: str
-    parts: _Prepared = field(repr=False, compare=False)
+    prepared: _Prepared = field(repr=False, compare=False)
     warnings: tuple[ContentError, ...] = ()
 
 
 @dataclass(frozen=True)
 class _Prepared:
-    """Everything personalise needs, built once: encoded bodies, folded headers and the addresses' parts."""
+    """Everything personalise needs, built once: encoded bodies, folded headers, the fixed parts of the links."""
     html_body: mime.Body
     text_body: mime.Body
     slot_pattern: re.Pattern
@@ -85,18 +85,16 @@ def compile_mjml(source: str) -> str:
 
 
 def compile_newsletter(post: Post, config: Config, env: jinja2.Environment, *,
-                       compile: Callable[[str], str] = compile_mjml) -> Newsletter:
+                       mjml_to_html: Callable[[str], str] = compile_mjml) -> Newsletter:
     """Render, compile and check the newsletter for `post`; a ContentError names the post when it cannot be sent."""
-    nonce = hashlib.sha256(repr((post, config.site, config.booking)).encode()).hexdigest()[:16]
-    marks = {name: f"__publisher_{nonce}_{name}__" for name in SLOT_NAMES}
-    slot_pattern = re.compile(rf"__publisher_{nonce}_({'|'.join(SLOT_NAMES)})__")
+    nonce, marks, slot_pattern = _placeholders(post, config)
     subject = one_line(f"{config.newsletter.subject_prefix} {post.title}")
     web_url = f"{config.site.url}/newsletter/{post.slug}/"
     excerpt = config.newsletter.content == "excerpt"
     module = env.get_template(TEMPLATE).make_module(
         _context(post, config, subject, web_url, excerpt, marks))
     markup = mime.normalise_html(
-        _inline_css(_compile(compile, str(module), post), str(getattr(module, "newsletter_css", ""))))
+        _inline_css(_compile(mjml_to_html, str(module), post), str(getattr(module, "newsletter_css", ""))))
     text = render_text(post, config, Slots(marks["greeting"], marks["sent_to"], marks["unsubscribe_url"]),
                        web_url, excerpt)
     boundary = f"=_publisher_{nonce}"
@@ -104,11 +102,17 @@ def compile_newsletter(post: Post, config: Config, env: jinja2.Environment, *,
     _check_size(post, config, html_body)
     return Newsletter(
         slug=post.slug, source=post.source, subject=subject, preheader=_preheader(post.summary),
-        html=markup, text=text,
-        post_url=post.url, web_url=web_url, list_id=config.list_id,
+        html=markup, text=text, post_url=post.url, web_url=web_url, list_id=config.list_id,
         warnings=tuple(_spam_warnings(post)),
-        parts=_prepare(config, subject, html_body, mime.prepare_text(text, slot_pattern), slot_pattern, boundary),
+        prepared=_prepare(config, subject, html_body, mime.prepare_text(text, slot_pattern), slot_pattern, boundary),
     )
+
+
+def _placeholders(post: Post, config: Config) -> tuple[str, dict[str, str], re.Pattern]:
+    """Placeholder names that carry a hash of everything the author wrote, so no text of theirs can match one."""
+    nonce = hashlib.sha256(repr((post, config.site, config.booking)).encode()).hexdigest()[:16]
+    marks = {name: f"__publisher_{nonce}_{name}__" for name in SLOT_NAMES}
+    return nonce, marks, re.compile(rf"__publisher_{nonce}_({'|'.join(SLOT_NAMES)})__")
 
 
 def _context(post: Post, config: Config, subject: str, web_url: str, excerpt: bool, marks: dict) -> dict:
@@ -122,9 +126,9 @@ def _context(post: Post, config: Config, subject: str, web_url: str, excerpt: bo
     }
 
 
-def _compile(compile: Callable[[str], str], source: str, post: Post) -> str:
+def _compile(mjml_to_html: Callable[[str], str], source: str, post: Post) -> str:
     try:
-        return compile(source)
+        return mjml_to_html(source)
     except ValueError as exc:
         raise ContentError(f"the newsletter could not be compiled from {TEMPLATE} ({exc}); check the template "
                            f"and any raw HTML in the post", post.source) from None
@@ -188,7 +192,7 @@ def _sender_header(name: str, display_name: str, address: str, key: str) -> mime
 def personalise(newsletter: Newsletter, email_address: str, name: str = "", *, secret: str,
                 now: dt.datetime) -> EmailMessage:
     """The message for one recipient: string substitution into the compiled newsletter, never a recompile."""
-    p = newsletter.parts
+    p = newsletter.prepared
     unsubscribe = p.unsubscribe_base + make_token(secret, UNSUBSCRIBE, email_address, newsletter.list_id)
     values = recipient_values(email_address, name, unsubscribe)
     text, text_cte = p.text_body.fill(values)
@@ -232,7 +236,12 @@ def _to_header(email_address: str, name: str) -> mime.FoldedHeader:
 
 def make_renderer(newsletter: Newsletter, secret: str, clock: Callable[[], dt.datetime],
                   sign: Callable[[EmailMessage], EmailMessage] | None = None) -> Callable[[Recipient], EmailMessage]:
-    """The per-recipient callback a campaign runner calls: `render(subscriber) -> EmailMessage`."""
+    """The per-recipient callback a campaign runner calls: `render(subscriber) -> EmailMessage`.
+
+    The secret is checked here, once, so a missing PUBLISHER_SECRET_KEY stops a campaign before its first message.
+    """
+    check_secret(secret)
+
     def render(recipient: Recipient) -> EmailMessage:
         msg = personalise(newsletter, recipient.email, recipient.name, secret=secret, now=clock())
         return sign(msg) if sign else msg
@@ -241,8 +250,8 @@ def make_renderer(newsletter: Newsletter, secret: str, clock: Callable[[], dt.da
 
 def render_web_version(newsletter: Newsletter) -> bytes:
     """The newsletter as a web page for "View in your browser": no recipient's data, a subscribe link instead."""
-    values = newsletter.parts.web_values
-    page = newsletter.parts.slot_pattern.sub(lambda m: str(escape(values[m[1]])), newsletter.html)
+    values = newsletter.prepared.web_values
+    page = newsletter.prepared.slot_pattern.sub(lambda m: str(escape(values[m[1]])), newsletter.html)
     head = (f'<link rel="canonical" href="{newsletter.post_url}">\n'
             '<meta name="robots" content="noindex">\n</head>')
     return page.replace("</head>", head, 1).encode("ascii", "xmlcharrefreplace")
