@@ -13,7 +13,6 @@ import datetime as dt
 import email.utils
 import hashlib
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -39,6 +38,7 @@ PREHEADER_LENGTH = 140
 RECIPIENT_RESERVE = 1_000  # bytes allowed for a recipient's name, address and link when checking the size
 _SHORTENERS = {"bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly", "rebrand.ly", "cutt.ly",
                "shorturl.at", "tiny.cc", "rb.gy", "t.ly", "bl.ink", "lnkd.in", "s.id"}
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")  # control characters that are not whitespace
 _LINK = re.compile(r'<a href="([^"]*)"[^>]*>(.*?)</a>', re.S)
 
 
@@ -263,7 +263,7 @@ def one_line(text: str) -> str:
 
 
 def _strip_controls(text: str) -> str:
-    return "".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc")
+    return _CONTROLS.sub("", text)
 
 
 def _preheader(summary: str) -> str:
