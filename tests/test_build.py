@@ -112,3 +112,26 @@ def test_init_makes_a_site_that_builds_at_once(tmp_path):
     result = runner.invoke(main, ["--config", str(tmp_path / "blog"), "build"], catch_exceptions=False)
     assert result.exit_code == 0 and "Built 1 posts" in result.output
     assert runner.invoke(main, ["init", str(tmp_path / "blog")]).exit_code == 1
+
+
+def test_newsletters_get_a_web_version_and_old_ones_forward_to_the_article(site_dir):
+    site_dir.config(site_dir.root.joinpath("publisher.toml").read_text().replace(
+        'timezone = "Europe/London"', 'timezone = "Europe/London"\nfeed_entries = 1'))
+    site_dir.post("old.md", post_text("Old news", "2024-01-01"))
+    site_dir.post("new.md", post_text("Fresh <news>", "2024-02-01"))
+    assert site_dir.run("build").exit_code == 0
+    web = site_dir.read("newsletter/new/index.html")
+    assert "Fresh &lt;news&gt;" in web and "Book a massage" in web and 'href="tel:+447713250352"' in web
+    assert '<link rel="canonical" href="https://example.com/posts/new/">' in web
+    assert "noindex" in web and "Unsubscribe" not in web
+    forward = site_dir.read("newsletter/old/index.html")
+    assert 'url=https://example.com/posts/old/"' in forward and "Old news" not in forward
+    assert "newsletter/" not in site_dir.read("sitemap.xml")
+
+
+def test_a_newsletter_over_the_size_limit_stops_the_build_naming_the_post(site_dir):
+    site_dir.config(site_dir.root.joinpath("publisher.toml").read_text() + "\n[newsletter]\nmax_html_bytes = 5000\n")
+    site_dir.post("long.md", post_text("Long", "2024-01-01", "A long paragraph. " * 400))
+    result = site_dir.run("build")
+    assert result.exit_code == 1 and "long.md" in result.output and "max_html_bytes" in result.output
+    assert not site_dir.out.exists()
