@@ -94,7 +94,7 @@ def compile_newsletter(post: Post, config: Config, env: jinja2.Environment, *,
     module = env.get_template(TEMPLATE).make_module(
         _context(post, config, subject, web_url, excerpt, marks))
     markup = mime.normalise_html(
-        _inline_css(_compile(mjml_to_html, str(module), post), str(getattr(module, "newsletter_css", ""))))
+        inline_css(_compile(mjml_to_html, str(module), post), str(getattr(module, "newsletter_css", ""))))
     text = render_text(post, config, Slots(marks["greeting"], marks["sent_to"], marks["unsubscribe_url"]),
                        web_url, excerpt)
     boundary = f"=_publisher_{nonce}"
@@ -134,7 +134,7 @@ def _compile(mjml_to_html: Callable[[str], str], source: str, post: Post) -> str
                            f"and any raw HTML in the post", post.source) from None
 
 
-def _inline_css(markup: str, css: str) -> str:
+def inline_css(markup: str, css: str) -> str:
     """Apply the template's CSS as style attributes (mail clients drop <style>); <head> styles stay as they are."""
     if not css.strip():
         return markup
@@ -157,11 +157,11 @@ def _prepare(config: Config, subject: str, html_body: mime.Body, text_body: mime
              boundary: str) -> _Prepared:
     from_address = config.from_address
     domain = from_address.rpartition("@")[2]
+    sender, reply_to = sender_headers(config)
     headers = [
-        _sender_header("From", config.from_name, from_address, "newsletter.from_address"),
+        sender,
         mime.text_header("Subject", subject),
-        _sender_header("Reply-To", "", config.newsletter.reply_to or config.booking.email or from_address,
-                       "newsletter.reply_to"),
+        reply_to,
         mime.list_id_header(config.site.title, config.list_id),
         mime.raw_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         mime.raw_header("MIME-Version", "1.0"),
@@ -179,6 +179,14 @@ def _prepare(config: Config, subject: str, html_body: mime.Body, text_body: mime
         web_values={"greeting": "Hello,", "sent_to": "", "unsubscribe_url": f"{config.site.url}/#subscribe",
                     "unsubscribe_label": "Subscribe"},
     )
+
+
+def sender_headers(config: Config) -> tuple[mime.FoldedHeader, mime.FoldedHeader]:
+    """From and Reply-To, as every email the site sends carries them; a ConfigError when an address is bad."""
+    from_address = config.from_address
+    return (_sender_header("From", config.from_name, from_address, "newsletter.from_address"),
+            _sender_header("Reply-To", "", config.newsletter.reply_to or config.booking.email or from_address,
+                           "newsletter.reply_to"))
 
 
 def _sender_header(name: str, display_name: str, address: str, key: str) -> mime.FoldedHeader:
