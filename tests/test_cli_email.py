@@ -86,11 +86,16 @@ def test_an_unknown_slug_suggests_the_closest(site_dir):
     assert "no post with the slug 'sciatic'; did you mean sciatica?" in result.output
 
 
-def test_without_the_secret_key_it_says_how_to_set_it(site_dir):
+def test_without_the_secret_key_it_notes_the_local_key_and_with_smtp_says_how_to_set_it(site_dir):
     site_dir.post("sciatica.md", post_text("Sciatica and you", body=BODY))
-    result = site_dir.run("email", "sciatica", env={"PUBLISHER_SECRET_KEY": ""})
-    assert result.exit_code == 1
-    assert "PUBLISHER_SECRET_KEY is not set" in result.output and "Traceback" not in result.output
+    local = site_dir.run("email", "sciatica", env={"PUBLISHER_SECRET_KEY": ""})
+    assert local.exit_code == 0 and "List-Unsubscribe: <https://" in local.output
+    assert "PUBLISHER_SECRET_KEY is not set, so links in the outbox are signed with a key kept in" in local.output
+    smtp = site_dir.run("email", "sciatica", env={"PUBLISHER_SECRET_KEY": "",
+                                                  "PUBLISHER_SMTP_URL": "smtp://127.0.0.1:2525"})
+    assert smtp.exit_code == 1
+    assert "PUBLISHER_SECRET_KEY is not set" in smtp.output and "secrets.token_urlsafe" in smtp.output
+    assert "Traceback" not in smtp.output
 
 
 def test_a_bad_recipient_address_is_a_clear_error(site_dir):

@@ -177,3 +177,22 @@ def test_times_without_a_time_zone_are_refused(store):
         store.add_subscriber("a@example.com", now=dt.datetime(2026, 3, 1, 9, 0))
     store.add_subscriber("a@example.com", now="2026-03-01T09:00:00+01:00")
     assert store.get_subscriber("a@example.com").created_at == dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def test_a_setting_is_made_once_and_then_kept_across_connections(tmp_path):
+    with open_store(tmp_path / "p.db") as store:
+        assert not store.has_setting("key")
+        first = store.setting("key", lambda: "made-first")
+        assert store.setting("key", lambda: "made-again") == first == "made-first"
+    with open_store(tmp_path / "p.db") as store:
+        assert store.has_setting("key") and store.setting("key", lambda: "other") == "made-first"
+
+
+def test_unfinished_campaigns_are_those_with_deliveries_left(tmp_path):
+    with open_store(tmp_path / "p.db") as store:
+        store.add_subscriber("a@example.com", now=NOW)
+        store.create_campaign("one", "One", now=NOW)
+        store.set_subscriber_status("a@example.com", "unsubscribed", now=NOW)
+        done = store.create_campaign("empty", "Nobody", now=NOW)
+        assert store.finish_campaign(done.id, now=NOW)
+        assert [c.slug for c in store.unfinished_campaigns()] == ["one"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +61,12 @@ MIGRATIONS: tuple[str, ...] = (
         slug TEXT PRIMARY KEY,
         state TEXT NOT NULL CHECK (state IN ('archived', 'sent')),
         recorded_at TEXT NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
     );
     """,
 )
@@ -263,6 +269,33 @@ class Store:
         counts.update(self._rows("SELECT status, COUNT(*) FROM subscribers GROUP BY status"))
         return counts
 
+    def request_subscription(self, email: str, name: str = "", *, now: Moment) -> Subscriber:
+        """A sign-up from the web form: a new address becomes pending, as does one that had unsubscribed or
+        bounced (taking the new name, if given); a pending or active subscriber stays as they are."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO subscribers (email, name, status, source, created_at, updated_at)"
+                " VALUES (?1, ?2, 'pending', 'web', ?3, ?3) ON CONFLICT (email) DO UPDATE SET status = 'pending',"
+                " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,"
+                " updated_at = excluded.updated_at WHERE status IN ('unsubscribed', 'bounced')",
+                (normalize_email(email), name, stamp(now)))
+        return self.get_subscriber(email)
+
+    def confirm_subscriber(self, email: str, pending_by: Moment, *, now: Moment) -> bool:
+        """Activate a subscriber who has been pending since `pending_by` or earlier (a confirm link made before
+        they last unsubscribed confirms nothing). True only for the one call that activated them."""
+        with self._write() as conn:
+            return bool(conn.execute(
+                "UPDATE subscribers SET status = 'active', updated_at = ? WHERE email = ? AND status = 'pending'"
+                " AND updated_at <= ?", (stamp(now), normalize_email(email), stamp(pending_by))).rowcount)
+
+    def unsubscribe(self, email: str, *, now: Moment) -> bool:
+        """Unsubscribe an active or pending subscriber; returns whether anything changed."""
+        with self._write() as conn:
+            return bool(conn.execute(
+                "UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE email = ?"
+                " AND status IN ('active', 'pending')", (stamp(now), normalize_email(email))).rowcount)
+
     # Campaigns
 
     def create_campaign(self, slug: str, subject: str, *, now: Moment) -> Campaign:
@@ -374,6 +407,23 @@ class Store:
 
     def post_states(self) -> dict[str, str]:
         return dict(self._rows("SELECT slug, state FROM published ORDER BY slug"))
+
+    def unfinished_campaigns(self) -> list[Campaign]:
+        """Campaigns with deliveries still to make (e.g. after a crash), oldest first."""
+        return [_campaign(row) for row in self._rows("SELECT * FROM campaigns WHERE status = 'sending' ORDER BY id")]
+
+    # Settings the site keeps for itself
+
+    def setting(self, name: str, make: Callable[[], str]) -> str:
+        """The stored value of `name`, storing `make()` first if there is none (atomically, so every process
+        sees the same value)."""
+        with self._write() as conn:
+            conn.execute("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                         (name, make()))
+            return conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()[0]
+
+    def has_setting(self, name: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM settings WHERE name = ?", (name,)))
 
 
 def _check(value: str, allowed: tuple[str, ...]) -> None:

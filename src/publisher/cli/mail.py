@@ -35,14 +35,17 @@ def email_command(ctx, slug: str, to: str | None, name: str, output: Path | None
     from ..newsletter import compile_newsletter, personalise
     from ..signing import load_signer
     from ..theme import make_env
+    from .campaigns import open_site_store, signing_secret
 
     config = ctx.config
     site, warnings = load_site(config, now_utc(), drafts=True)
-    post = _find_post(site.posts, slug, config.path(config.paths.posts))
+    post = find_post(site.posts, slug, config.path(config.paths.posts))
     newsletter = compile_newsletter(post, config, make_env(config.path(config.paths.templates)))
     print_warnings([w for w in warnings if w.path == post.source] + list(newsletter.warnings))
     recipient = to or config.from_address
-    msg = personalise(newsletter, recipient, name, secret=config.secrets.secret_key, now=now_utc())
+    with open_site_store(config) as store:
+        secret = signing_secret(config, store)
+    msg = personalise(newsletter, recipient, name, secret=secret, now=now_utc())
     signer = load_signer(config)
     data = (signer.sign(msg) if signer else msg).as_bytes(policy=email.policy.SMTP)
     _write(data, output)
@@ -50,7 +53,7 @@ def email_command(ctx, slug: str, to: str | None, name: str, output: Path | None
         click.echo(f"Wrote the newsletter for '{slug}' to {recipient} into {output} ({len(data):,} bytes)", err=True)
 
 
-def _find_post(posts, slug: str, posts_dir: Path):
+def find_post(posts, slug: str, posts_dir: Path):
     for post in posts:
         if post.slug == slug:
             return post

@@ -1,0 +1,294 @@
+"""Campaign commands: `send` one post's newsletter, `publish` the site and every new post's newsletter, `status`."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from contextlib import contextmanager
+
+import click
+
+from ..errors import ContentError
+from . import main, pass_context
+from .mail import find_post
+from .site import now_utc, print_warnings, run_build
+
+LOCAL_KEY = "local_secret_key"
+FIRST_PUBLISH = "first_publish"
+
+
+def open_site_store(config):
+    from ..store import open_store
+    return open_store(config.path(config.database.path))
+
+
+def signing_secret(config, store) -> str:
+    """PUBLISHER_SECRET_KEY; without it, a key this site keeps in its database, but only while mail goes to the
+    local Maildir outbox: real delivery needs the key from the environment, which `serve` shares."""
+    from ..tokens import check_secret
+    if config.secrets.secret_key or config.delivery.smtp_url:
+        check_secret(config.secrets.secret_key)
+        return config.secrets.secret_key
+    if not store.has_setting(LOCAL_KEY):
+        click.secho("Note: PUBLISHER_SECRET_KEY is not set, so links in the outbox are signed with a key kept in "
+                    f"{config.database.path}; set it before sending over SMTP.", fg="yellow", err=True)
+    return store.setting(LOCAL_KEY, lambda: secrets.token_urlsafe(32))
+
+
+def describe_transport(config) -> str:
+    from ..transports import parse_smtp_url
+    d = config.delivery
+    if not d.smtp_url:
+        return f"the Maildir outbox {d.maildir}/ (no SMTP server configured)"
+    return "SMTP server " + parse_smtp_url(d.smtp_url, allow_plaintext=d.allow_plaintext).where
+
+
+def compile_for(config, post):
+    """The post's newsletter, compiled once, with its warnings shown."""
+    from ..newsletter import compile_newsletter
+    from ..theme import make_env
+    newsletter = compile_newsletter(post, config, make_env(config.path(config.paths.templates)))
+    print_warnings(newsletter.warnings)
+    return newsletter
+
+
+def deliver(config, store, newsletter, secret: str):
+    """Create (or resume) the post's campaign and send it with a progress bar; returns the CampaignResult."""
+    from ..delivery import CampaignResult, send_campaign, utc_now
+    from ..newsletter import make_renderer
+    from ..signing import load_signer
+    from ..transports import make_transport
+    campaign = store.create_campaign(newsletter.slug, newsletter.subject, now=utc_now())
+    store.record_post(newsletter.slug, "sent", now=utc_now())
+    signer = load_signer(config)
+    render = make_renderer(newsletter, secret, now_utc, signer.sign if signer else None)
+    d = config.delivery
+    counts = store.delivery_counts(campaign.id)
+    if campaign.status == "done" and not counts.unfinished:
+        click.echo(f"'{newsletter.slug}' was already sent ({counts.sent} sent, {counts.failed} failed); "
+                   "nothing left to send.")
+        return CampaignResult(sent=0, failed=0, retried=0, possible_duplicates=0, seconds=0.0)
+    total = counts.unfinished
+    with _progress(total, f"Sending '{newsletter.slug}'") as progress:
+        try:
+            result = send_campaign(store, campaign, render, make_transport(config), connections=d.connections,
+                                   rate=d.rate, max_attempts=d.max_attempts, retry_delay=d.retry_delay,
+                                   progress=progress)
+        except KeyboardInterrupt:
+            click.secho(f"\nStopped. Every outcome so far is recorded; run the same command again to finish "
+                        f"'{newsletter.slug}'.", fg="yellow", err=True)
+            raise click.exceptions.Exit(130) from None
+    _summarise(newsletter.slug, result)
+    return result
+
+
+@contextmanager
+def _progress(total: int, label: str):
+    """A progress bar with rate and time left on a terminal; nothing elsewhere (the summary line says it all)."""
+    import sys
+    if not sys.stdout.isatty() or total == 0:
+        yield None
+        return
+    started = time.monotonic()
+
+    def rate(done):
+        return f"{done / max(time.monotonic() - started, 1e-6):,.0f} msg/s" if done else ""
+    with click.progressbar(length=total, label=label, show_eta=True, item_show_func=rate) as bar:
+        yield lambda done, _total: bar.update(done - bar.pos, done)
+
+
+def _summarise(slug: str, result) -> None:
+    rate = (result.sent / result.seconds) if result.seconds else 0.0
+    line = (f"'{slug}': sent {result.sent}, failed {result.failed}, retried {result.retried}, "
+            f"possible duplicates {result.possible_duplicates}, skipped {result.skipped} "
+            f"in {result.seconds:.2f} s ({rate:,.0f} messages/s)")
+    click.secho(line, fg="red" if result.failed else None)
+    if result.possible_duplicates:
+        click.echo(f"  {result.possible_duplicates} message(s) were being sent when the last run stopped; "
+                   "they were sent again, so those readers may have two copies.")
+
+
+@main.command()
+@click.argument("slug")
+@click.option("--dry-run", is_flag=True, help="Say who would get the newsletter; send and record nothing.")
+@click.option("--test-to", metavar="ADDRESS", help="Send one copy to ADDRESS only, recording nothing.")
+@pass_context
+def send(ctx, slug: str, dry_run: bool, test_to: str | None) -> None:
+    """Send the newsletter of post SLUG to every active subscriber, once each.
+
+    Running it again after a crash or Ctrl-C resumes where it stopped; a finished campaign sends nothing.
+
+    \b
+    Example:
+        publisher send sciatica-and-lower-back-pain --test-to me@example.com
+    """
+    config = ctx.config
+    post = _publishable(config, slug)
+    newsletter = compile_for(config, post)
+    with open_site_store(config) as store:
+        if dry_run:
+            return _dry_run_send(config, store, newsletter)
+        secret = signing_secret(config, store)
+        if test_to:
+            return _send_test(config, newsletter, secret, test_to)
+        if deliver(config, store, newsletter, secret).failed:
+            ctx_exit_failed()
+
+
+def _publishable(config, slug: str):
+    from ..build import load_site
+    site, warnings = load_site(config, now_utc(), drafts=True)
+    post = find_post(site.posts, slug, config.path(config.paths.posts))
+    print_warnings([w for w in warnings if w.path == post.source])
+    if post.draft:
+        raise ContentError("is a draft, and drafts are never mailed; remove 'draft: true' to publish it",
+                           post.source)
+    if post.date > site.now:
+        raise ContentError(f"is dated {post.date:%Y-%m-%d %H:%M}, in the future; the first `publisher publish` "
+                           "at or after that time mails it", post.source)
+    return post
+
+
+def _dry_run_send(config, store, newsletter) -> None:
+    campaign = store.get_campaign(newsletter.slug)
+    if campaign is None:
+        count = store.count_subscribers()["active"]
+        click.echo(f"Would send '{newsletter.subject}' to {count} active subscriber(s) via {describe_transport(config)}.")
+        return
+    left = store.delivery_counts(campaign.id).unfinished
+    click.echo(f"'{newsletter.slug}' was already sent ({campaign.status}); {left} delivery(ies) left to make "
+               f"via {describe_transport(config)}.")
+
+
+def _send_test(config, newsletter, secret: str, address: str) -> None:
+    from ..newsletter import make_renderer
+    from ..signing import load_signer
+    from ..subscribers_csv import validate_address
+    from ..transports import make_transport
+    from ..store import NewSubscriber
+    try:
+        recipient = NewSubscriber(validate_address(address))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--test-to") from None
+    signer = load_signer(config)
+    msg = make_renderer(newsletter, secret, now_utc, signer.sign if signer else None)(recipient)
+    transport = make_transport(config)()
+    try:
+        transport.send(msg)
+    finally:
+        transport.close()
+    click.echo(f"Sent a test copy of '{newsletter.slug}' to {recipient.email} via {describe_transport(config)}; "
+               "nothing was recorded against the campaign.")
+
+
+def ctx_exit_failed() -> None:
+    click.secho("Some deliveries failed; `publisher status` lists the campaign, and the replies are in the "
+                "database.", fg="red", err=True)
+    raise click.exceptions.Exit(1)
+
+
+@main.command()
+@click.option("--send-latest", is_flag=True, help="On a site's first publish, mail the newest post too.")
+@click.option("--dry-run", is_flag=True, help="Build in memory and say what would be mailed; write and send nothing.")
+@pass_context
+def publish(ctx, send_latest: bool, dry_run: bool) -> None:
+    """Build the site, then mail every post that has not been mailed yet, once.
+
+    The first publish of a site records the posts that exist as its archive and mails none of them.
+    Safe to run from cron: a second publish started while one runs says so and exits.
+
+    \b
+    Example:
+        publisher publish --dry-run
+    """
+    from ..lock import Busy, exclusive
+    config = ctx.config
+    lock = config.path(config.database.path).with_name(config.path(config.database.path).name + ".lock")
+    try:
+        with exclusive(lock):
+            failed = _publish(config, send_latest, dry_run)
+    except Busy:
+        click.echo("Another `publisher publish` is running for this site; leaving the work to it.")
+        return
+    if failed:
+        ctx_exit_failed()
+
+
+def _publish(config, send_latest: bool, dry_run: bool) -> int:
+    """The whole publish under the lock; returns how many deliveries failed."""
+    from ..build import build_site
+    from ..publishing import plan_publish
+    built = build_site(config, now_utc()) if dry_run else run_build(config)
+    if dry_run:
+        print_warnings(built.warnings)
+    with open_site_store(config) as store:
+        first_run = not store.has_setting(FIRST_PUBLISH)
+        plan = plan_publish(built.site.posts, store.post_states(), first_run, send_latest)
+        if dry_run:
+            return _show_plan(config, store, plan)
+        _record_archive(store, plan.archive, first_run)
+        newsletters = {post.slug: compile_for(config, post) for post in plan.send}
+        return _send_due(config, store, built.site, newsletters)
+
+
+def _record_archive(store, archive, first_run: bool) -> None:
+    from ..delivery import utc_now
+    for post in archive:
+        store.record_post(post.slug, "archived", now=utc_now())
+    store.setting(FIRST_PUBLISH, lambda: utc_now().isoformat())
+    if first_run:
+        click.echo(f"First publish: recorded {len(archive)} existing post(s) as the archive; they are not mailed "
+                   "(--send-latest mails the newest).")
+
+
+def _send_due(config, store, site, newsletters: dict) -> int:
+    """Send the new posts' campaigns and finish any that an earlier run left unfinished."""
+    for slug in [c.slug for c in store.unfinished_campaigns()]:
+        if slug not in newsletters:
+            post = next((p for p in site.posts if p.slug == slug), None)
+            if post is None:
+                click.secho(f"Warning: the campaign for '{slug}' is unfinished, but the post is no longer published; "
+                            f"publish it again to finish the campaign.", fg="yellow", err=True)
+                continue
+            newsletters[slug] = compile_for(config, post)
+    if not newsletters:
+        click.echo("No new posts to mail.")
+        return 0
+    secret = signing_secret(config, store)
+    return sum(deliver(config, store, newsletter, secret).failed for newsletter in newsletters.values())
+
+
+def _show_plan(config, store, plan) -> int:
+    active = store.count_subscribers()["active"]
+    if plan.archive:
+        click.echo(f"Would record {len(plan.archive)} existing post(s) as the archive, mailing none of them.")
+    for post in plan.send:
+        click.echo(f"Would mail '{post.slug}' to {active} active subscriber(s) via {describe_transport(config)}.")
+    if not plan.send:
+        click.echo("No new posts to mail.")
+    return 0
+
+
+@main.command()
+@pass_context
+def status(ctx) -> None:
+    """List the subscribers by status and every campaign with its delivery counts.
+
+    \b
+    Example:
+        publisher status
+    """
+    config = ctx.config
+    with open_site_store(config) as store:
+        counts = store.count_subscribers()
+        click.echo("Subscribers: " + ", ".join(f"{n} {state}" for state, n in counts.items()))
+        campaigns = store.list_campaigns()
+        if not campaigns:
+            click.echo("No campaigns yet: `publisher publish` mails each new post.")
+            return
+        click.echo(f"{'campaign':<40} {'status':<8} {'sent':>6} {'failed':>6} {'queued':>6} {'skipped':>7}  started")
+        for campaign in campaigns:
+            c = store.delivery_counts(campaign.id)
+            started = campaign.created_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
+            click.echo(f"{campaign.slug[:40]:<40} {campaign.status:<8} {c.sent:>6} {c.failed:>6} "
+                       f"{c.unfinished:>6} {c.skipped:>7}  {started}")
