@@ -1,0 +1,133 @@
+"""The rules of the subscription service, over the store, the signed tokens and the service's emails:
+sign up (double opt-in), confirm (once, then a welcome), unsubscribe (one click). web.py puts them on HTTP.
+
+Signing up answers the same whatever the address's state, so the form tells nobody who is subscribed:
+a new, unsubscribed or bounced address becomes pending; every address gets a confirmation email, and
+confirming an address that is already active changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import jinja2
+
+from .build import load_site
+from .config import Config
+from .errors import PublisherError
+from .notices import WELCOME_POSTS, Notice, compile_confirmation, compile_welcome, personalise_notice
+from .store import Store
+from .subscribers_csv import validate_address
+from .tokens import CONFIRM, UNSUBSCRIBE, TokenData, TokenError, read_token
+
+HONEYPOT = "website"
+MAX_ADDRESS = 254
+MAX_NAME = 100
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+log = logging.getLogger(__name__)
+
+
+class SignUpError(PublisherError):
+    """The form cannot be accepted: the message says which field and what to do."""
+
+
+@dataclass(frozen=True)
+class SignUp:
+    email: str
+    name: str = ""
+
+
+def read_sign_up(form: Mapping[str, str]) -> SignUp:
+    """The address and name from the subscribe form, checked: a SignUpError for anything a person would not send."""
+    if form.get(HONEYPOT, ""):
+        raise SignUpError("the hidden field was filled in, as only programs do; leave it empty to subscribe")
+    email, name = form.get("email", ""), form.get("name", "")
+    if not email.strip():
+        raise SignUpError("email: enter your email address")
+    for field, value, limit in (("email", email, MAX_ADDRESS), ("name", name, MAX_NAME)):
+        if _CONTROLS.search(value):
+            raise SignUpError(f"{field}: remove the line breaks and control characters")
+        if len(value) > limit:
+            raise SignUpError(f"{field}: at most {limit} characters, please")
+    try:
+        return SignUp(validate_address(email), " ".join(name.split()))
+    except ValueError as exc:
+        raise SignUpError(f"email: {exc}") from None
+
+
+class Subscriptions:
+    """Subscribe, confirm and unsubscribe for one site; `deliver(msg)` sends one email (or raises DeliveryError)."""
+
+    def __init__(self, config: Config, store: Store, env: jinja2.Environment,
+                 deliver: Callable[[EmailMessage], object], clock: Callable[[], dt.datetime]):
+        self.config = config
+        self._store = store
+        self._env = env
+        self._deliver = deliver
+        self._clock = clock
+        self._secret = config.secrets.secret_key
+        self._confirmation = compile_confirmation(config, env)
+        self._welcome: tuple[tuple, Notice] | None = None
+
+    def subscribe(self, sign_up: SignUp) -> None:
+        """Record the sign-up and send the confirmation email (DeliveryError when it cannot go)."""
+        now = self._clock()
+        subscriber = self._store.request_subscription(sign_up.email, sign_up.name, now=now)
+        self._deliver(personalise_notice(self._confirmation, subscriber.email, subscriber.name,
+                                         secret=self._secret, now=now))
+
+    def confirm(self, token: str) -> str:
+        """'confirmed' (and the welcome sent), 'already' (active before), or 'stale' (unsubscribed since, or
+        unknown); TokenError when the link is not genuine, TokenExpired when it is too old."""
+        now = self._clock()
+        data = self._read(CONFIRM, token, dt.timedelta(hours=self.config.subscriptions.confirm_hours), now)
+        if self._store.confirm_subscriber(data.email, data.issued + dt.timedelta(seconds=1), now=now):
+            self._send_welcome(data.email)
+            return "confirmed"
+        subscriber = self._store.get_subscriber(data.email)
+        return "already" if subscriber and subscriber.status == "active" else "stale"
+
+    def check_unsubscribe(self, token: str) -> str:
+        """The address a genuine unsubscribe link is for; TokenError otherwise."""
+        return self._read(UNSUBSCRIBE, token, None, self._clock()).email
+
+    def unsubscribe(self, token: str) -> str:
+        """Unsubscribe the link's address (if it is still subscribed) and return it; TokenError for a bad link."""
+        email = self.check_unsubscribe(token)
+        self._store.unsubscribe(email, now=self._clock())
+        return email
+
+    def _read(self, purpose: str, token: str, max_age: dt.timedelta | None, now: dt.datetime) -> TokenData:
+        data = read_token(self._secret, purpose, token, max_age, now)
+        if data.list_id != self.config.list_id:
+            raise TokenError("this link is for another newsletter")
+        return data
+
+    def _send_welcome(self, email: str) -> None:
+        """The welcome email, when [newsletter] welcome is on; a failure is logged, the confirmation stands."""
+        if not self.config.newsletter.welcome:
+            return
+        subscriber = self._store.get_subscriber(email)
+        try:
+            self._deliver(personalise_notice(self._welcome_notice(), subscriber.email, subscriber.name,
+                                             secret=self._secret, now=self._clock()))
+        except PublisherError as exc:
+            log.error("the welcome email could not be sent: %s", exc)
+
+    def _welcome_notice(self) -> Notice:
+        """The welcome compiled for the newest posts, recompiled only when those change."""
+        try:
+            site, _ = load_site(self.config, self._clock())
+            posts = site.posts[:WELCOME_POSTS]
+        except PublisherError as exc:
+            log.warning("the welcome email lists no posts, as they cannot be read: %s", exc)
+            posts = ()
+        if self._welcome is None or self._welcome[0] != posts:
+            self._welcome = (posts, compile_welcome(self.config, self._env, posts))
+        return self._welcome[1]

@@ -1,0 +1,230 @@
+"""The subscription service on HTTP: a small Flask app for the site's subscribe form, the confirm link and the
+one-click unsubscribe (RFC 8058), with pages in the site's own look that work without JavaScript.
+
+    POST /subscribe          email (+ name), honeypot, per-client rate limit, small bodies only
+    GET  /confirm?token=     activates the subscriber; a welcome email follows
+    GET  /unsubscribe?token= a page with one button (link scanners follow links, they do not press buttons)
+    POST /unsubscribe?token= body List-Unsubscribe=One-Click: unsubscribes, 200, no redirect
+    GET  /healthz            for the process supervisor
+
+`create_app` only wires the parts together; `build_app` opens them from a Config, and `load_app` from a site
+folder, for any WSGI server (`gunicorn 'publisher.web:load_app("/srv/site")'`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import Config, find_config, load_config
+from .errors import DeliveryError
+from .signing import load_signer
+from .site import Site
+from .store import Store, open_store
+from .subscriptions import ONE_CLICK, SignUpError, Subscriptions, read_sign_up
+from .theme import make_env
+from .tokens import TokenError, TokenExpired, check_secret
+from .transports import Transport, make_transport
+
+MAX_BODY_BYTES = 4_096
+RATE_WINDOW_SECONDS = 3_600
+TEMPLATE = "service.html"
+PAGES = {  # message: (page title, HTTP status)
+    "subscribe": ("Subscribe", 200),
+    "check_inbox": ("Check your inbox", 200),
+    "invalid_form": ("Please check the form", 400),
+    "too_many": ("Too many requests", 429),
+    "too_large": ("Request too large", 413),
+    "unavailable": ("Please try again later", 503),
+    "confirmed": ("You are subscribed", 200),
+    "already": ("You are already subscribed", 200),
+    "stale": ("This link no longer works", 400),
+    "expired": ("This link has expired", 400),
+    "bad_link": ("This link does not work", 400),
+    "unsubscribe": ("Unsubscribe", 200),
+    "unsubscribed": ("You are unsubscribed", 200),
+    "not_found": ("Page not found", 404),
+    "not_allowed": ("Not allowed", 405),
+    "bad_request": ("Bad request", 400),
+}
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ClientLimiter:
+    """At most `limit` requests from one client in any `window` seconds (a sliding log per address, in memory;
+    each server process counts on its own). A limit of 0 or less means no limit."""
+
+    MAX_CLIENTS = 10_000
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic):
+        self.limit, self.window, self._clock = limit, window, clock
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, client: str) -> bool:
+        if self.limit <= 0:
+            return True
+        with self._lock:
+            now = self._clock()
+            times = self._seen.setdefault(client, deque())
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            if len(times) >= self.limit:
+                return False
+            times.append(now)
+            if len(self._seen) > self.MAX_CLIENTS:
+                self._seen = {c: t for c, t in self._seen.items() if t and t[-1] > now - self.window}
+            return True
+
+
+class Pages:
+    """The service's pages: templates/service.html (extending the theme's base.html), one message each."""
+
+    def __init__(self, config: Config, env: jinja2.Environment, clock: Callable[[], dt.datetime]):
+        self.config, self._clock = config, clock
+        self._template = env.get_template(TEMPLATE)
+
+    def render(self, message: str, **context) -> Response:
+        title, status = PAGES[message]
+        site = Site(config=self.config, posts=(), now=self._clock())
+        page = {"title": title, "url": self.config.subscribe_base + request.path, "path": request.path,
+                "kind": "website", "image": "", "description": self.config.site.description}
+        body = self._template.render(site=site, config=self.config, page=page, message=message,
+                                     hours=self.config.subscriptions.confirm_hours, **context)
+        return Response(body, status, content_type="text/html; charset=utf-8")
+
+
+def create_app(config: Config, *, store: Store, connect: Callable[[], Transport],
+               clock: Callable[[], dt.datetime] = utc_now, monotonic: Callable[[], float] = time.monotonic,
+               proxies: int = 0) -> Flask:
+    """The service for one site. `connect()` makes a transport for each email; `proxies` is how many reverse
+    proxies in front are trusted for the client's address (X-Forwarded-For) and the public URL."""
+    check_secret(config.secrets.secret_key)
+    env = make_env(config.path(config.paths.templates))
+    service = Subscriptions(config, store, env, _deliverer(config, connect), clock)
+    limiter = ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic)
+    pages = Pages(config, env, clock)
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES, MAX_FORM_PARTS=16)
+    _add_routes(app, service, limiter, pages, store)
+    app.register_error_handler(HTTPException, lambda exc: _error_page(pages, exc))
+    app.after_request(_security_headers(config))
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    return app
+
+
+def _add_routes(app: Flask, service: Subscriptions, limiter: ClientLimiter, pages: Pages, store: Store) -> None:
+    @app.get("/subscribe")
+    def subscribe_form():
+        return pages.render("subscribe")
+
+    @app.post("/subscribe")
+    def subscribe():
+        if not limiter.allow(request.remote_addr or ""):
+            return pages.render("too_many")
+        try:
+            sign_up = read_sign_up(request.form)
+        except SignUpError as exc:
+            return pages.render("invalid_form", problem=str(exc))
+        try:
+            service.subscribe(sign_up)
+        except DeliveryError as exc:
+            log.error("the confirmation email could not be sent: %s", exc)
+            return pages.render("unavailable")
+        return pages.render("check_inbox", email=sign_up.email)
+
+    @app.get("/confirm")
+    def confirm():
+        return _with_token(pages, lambda token: pages.render(service.confirm(token)))
+
+    @app.get("/unsubscribe")
+    def unsubscribe_form():
+        return _with_token(pages, lambda token: pages.render(
+            "unsubscribe", email=service.check_unsubscribe(token), token=token, one_click=ONE_CLICK))
+
+    @app.post("/unsubscribe")
+    def unsubscribe():
+        if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
+            return pages.render("bad_request")
+        return _with_token(pages, lambda token: pages.render("unsubscribed", email=service.unsubscribe(token)))
+
+    @app.get("/healthz")
+    def healthz():
+        version = store.schema_version  # fails, and so answers 500, when the database cannot be read
+        return Response(f"ok (schema {version})\n", content_type="text/plain; charset=utf-8")
+
+
+def _with_token(pages: Pages, handle: Callable[[str], Response]) -> Response:
+    """Run `handle` with the link's token; a missing, forged, cut-short or expired token gets a friendly page."""
+    token = request.args.get("token", "")
+    try:
+        return handle(token)
+    except TokenExpired:
+        return pages.render("expired")
+    except TokenError:
+        return pages.render("bad_link")
+
+
+def _error_page(pages: Pages, exc: HTTPException) -> Response:
+    message = {404: "not_found", 405: "not_allowed", 413: "too_large"}.get(exc.code or 400, "bad_request")
+    return pages.render(message)
+
+
+def _security_headers(config: Config) -> Callable[[Response], Response]:
+    """No caching (pages carry personal links), no framing (no clickjacked button), no Referer (no token leaks)."""
+    site, service = _origin(config.site.url), _origin(config.subscribe_base)
+    policy = (f"default-src 'none'; style-src 'self' {site}; img-src 'self' {site} data:; "
+              f"form-action 'self' {service}; frame-ancestors 'none'; base-uri 'none'")
+
+    def add(response: Response) -> Response:
+        response.headers.update({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                                 "X-Content-Type-Options": "nosniff", "Content-Security-Policy": policy})
+        return response
+    return add
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _deliverer(config: Config, connect: Callable[[], Transport]) -> Callable[[EmailMessage], str]:
+    """Send one email on its own connection, DKIM-signed when [dkim] is set up."""
+    signer = load_signer(config)
+
+    def deliver(msg: EmailMessage) -> str:
+        transport = connect()
+        try:
+            return transport.send(signer.sign(msg) if signer else msg)
+        finally:
+            transport.close()
+    return deliver
+
+
+def build_app(config: Config, proxies: int = 0) -> Flask:
+    """The service with the site's own store and mail transport, as `publish` uses them."""
+    check_secret(config.secrets.secret_key)
+    store = open_store(config.path(config.database.path))
+    return create_app(config, store=store, connect=make_transport(config), proxies=proxies)
+
+
+def load_app(site: str | Path = ".", proxies: int = 0) -> Flask:
+    """The service for the site in folder `site` (or its publisher.toml): the entry point for WSGI servers."""
+    return build_app(load_config(find_config(Path(site))), proxies)

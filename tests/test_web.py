@@ -1,0 +1,446 @@
+"""The subscription service over real HTTP: waitress on 127.0.0.1 serving the app, a real SQLite store,
+confirmation and welcome emails through a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import http.client
+import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import pytest
+from click.testing import CliRunner
+from werkzeug.serving import make_server
+
+from publisher.build import load_site
+from publisher.cli import main
+from publisher.config import load_config
+from publisher.newsletter import compile_newsletter, personalise
+from publisher.store import NewSubscriber, Store, open_store
+from publisher.theme import make_env
+from publisher.tokens import CONFIRM, UNSUBSCRIBE, make_token
+from publisher.transports import make_transport
+from publisher.web import create_app
+
+from .fixtures_site import BASIC_TOML, BOOKING_TOML, post_text
+from .fixtures_smtp import free_port
+
+SECRET = "a-test-secret-that-is-long-enough"
+START = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.UTC)
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+
+
+class Clock:
+    """The service's clock, moved on by the test."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+        self.seconds = 0.0
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self.now += delta
+        self.seconds += delta.total_seconds()
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: http.client.HTTPMessage
+    text: str
+
+
+@dataclass
+class Service:
+    url: str
+    store: Store
+    clock: Clock
+    smtp: object
+    config: object
+
+    def get(self, path: str, headers: dict | None = None) -> Reply:
+        return self.request("GET", path, headers=headers)
+
+    def post(self, path: str, form: dict | bytes, headers: dict | None = None) -> Reply:
+        body = form if isinstance(form, bytes) else urlencode(form).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+        return self.request("POST", path, body, headers)
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> Reply:
+        url = urlsplit(urljoin(self.url + "/", path))
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        try:
+            conn.request(method, url.path + (f"?{url.query}" if url.query else ""), body, headers or {})
+            response = conn.getresponse()
+            return Reply(response.status, response.headers, response.read().decode("utf-8"))
+        finally:
+            conn.close()
+
+    def mails(self, address: str) -> list[EmailMessage]:
+        return [r.message for r in self.smtp.received if address in r.rcpt_tos]
+
+    def status(self, address: str) -> str | None:
+        subscriber = self.store.get_subscriber(address)
+        return subscriber.status if subscriber else None
+
+
+def confirm_link(msg: EmailMessage) -> str:
+    return re.search(r"https?://\S+/confirm\?token=\S+", msg.get_body(("plain",)).get_content())[0]
+
+
+def site_config(root, url: str, extra: str = ""):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "publisher.toml").write_text(
+        f'{BASIC_TOML}{BOOKING_TOML}\n[subscriptions]\nurl = "{url}"\nrate_limit = 5\n{extra}', encoding="utf-8")
+    return load_config(root / "publisher.toml", env={"PUBLISHER_SECRET_KEY": SECRET})
+
+
+def write_posts(root, count: int) -> None:
+    (root / "posts").mkdir(parents=True, exist_ok=True)
+    for n in range(1, count + 1):
+        (root / "posts" / f"post-{n}.md").write_text(
+            post_text(f"Article number {n}", f"2024-05-{n:02d}", summary=f'"Summary {n}."'), encoding="utf-8")
+
+
+@contextmanager
+def running(config, smtp, clock: Clock, proxies: int = 0) -> Iterator[Service]:
+    """The app on a real HTTP server on 127.0.0.1 (the port named in [subscriptions] url), in a thread."""
+    port = urlsplit(config.subscribe_base).port
+    store = open_store(config.path(config.database.path))
+    app = create_app(config, store=store, connect=make_transport(config), clock=clock, monotonic=clock.monotonic,
+                     proxies=proxies)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=functools.partial(server.serve_forever, poll_interval=0.05), daemon=True)
+    thread.start()
+    try:
+        yield Service(config.subscribe_base, store, clock, smtp, config)
+    finally:
+        server.shutdown()
+        thread.join()
+        store.close()
+
+
+@pytest.fixture
+def start_service(tmp_path, smtp_server):
+    """start_service(extra_toml="", proxies=0, posts=4): the service for a site with `posts` posts."""
+    with ExitStack() as stack:
+        def start(extra: str = "", proxies: int = 0, posts: int = 4, name: str = "site") -> Service:
+            root = tmp_path / name
+            write_posts(root, posts)
+            smtp = f'\n[delivery]\nsmtp_url = "{smtp_server.url}"\n'
+            config = site_config(root, f"http://127.0.0.1:{free_port()}", extra + smtp)
+            return stack.enter_context(running(config, smtp_server, Clock(START), proxies))
+        yield start
+
+
+@pytest.fixture
+def service(start_service) -> Service:
+    return start_service()
+
+
+def subscribe_and_confirm(service: Service, address: str) -> None:
+    assert service.post("/subscribe", {"email": address}).status == 200
+    assert service.get(confirm_link(service.mails(address)[-1])).status == 200
+    assert service.status(address) == "active"
+
+
+def test_subscribe_confirm_and_a_single_welcome_with_the_three_newest_posts(service):
+    reply = service.post("/subscribe", {"email": "Ann.Lee@Example.COM", "name": "Ann Lee"})
+    assert reply.status == 200 and "Check your inbox" in reply.text and "Ann.Lee@example.com" in reply.text
+    assert service.status("Ann.Lee@example.com") == "pending"
+    [confirmation] = service.mails("Ann.Lee@example.com")
+    assert confirmation["Subject"] == "Confirm your subscription to Test Site"
+    assert confirmation["To"] == "Ann Lee <Ann.Lee@example.com>"
+    link = confirm_link(confirmation)
+    assert link.startswith(service.url + "/confirm?token=")
+    assert f'href="{link}"' in confirmation.get_body(("html",)).get_content()
+
+    confirmed = service.get(link)
+    assert confirmed.status == 200 and "You are subscribed" in confirmed.text
+    assert service.status("Ann.Lee@example.com") == "active"
+    again = service.get(link)
+    assert again.status == 200 and "already subscribed" in again.text
+
+    welcome = service.mails("Ann.Lee@example.com")[1:]
+    assert [m["Subject"] for m in welcome] == ["Welcome to Test Site"]
+    text = welcome[0].get_body(("plain",)).get_content()
+    shown = [n for n in range(1, 5) if f"Article number {n}" in text]
+    assert shown == [2, 3, 4]
+    assert "https://example.com/posts/post-4/" in welcome[0].get_body(("html",)).get_content()
+    assert welcome[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_many_clicks_on_one_link_at_once_send_one_welcome(service):
+    service.post("/subscribe", {"email": "bo@example.com"})
+    link = confirm_link(service.mails("bo@example.com")[0])
+    with ThreadPoolExecutor(6) as pool:
+        replies = list(pool.map(lambda _: service.get(link), range(6)))
+    assert {r.status for r in replies} == {200}
+    assert sum("You are subscribed" in r.text for r in replies) == 1
+    assert [m["Subject"] for m in service.mails("bo@example.com")].count("Welcome to Test Site") == 1
+
+
+def test_no_welcome_when_it_is_turned_off(start_service):
+    service = start_service("\n[newsletter]\nwelcome = false\n")
+    subscribe_and_confirm(service, "cy@example.com")
+    assert [m["Subject"] for m in service.mails("cy@example.com")] == ["Confirm your subscription to Test Site"]
+
+
+def test_a_site_without_posts_still_welcomes(start_service):
+    service = start_service(posts=0)
+    subscribe_and_confirm(service, "di@example.com")
+    welcome = service.mails("di@example.com")[-1]
+    assert welcome["Subject"] == "Welcome to Test Site"
+    assert "latest article" not in welcome.get_body(("plain",)).get_content()
+
+
+def test_the_answer_is_the_same_whether_or_not_the_address_is_known(service):
+    service.store.add_subscribers([NewSubscriber("known@example.com"),
+                                   NewSubscriber("left@example.com", status="unsubscribed")], "test", now=START)
+    replies = {a: service.post("/subscribe", {"email": a}) for a in
+               ("new@example.com", "known@example.com", "left@example.com")}
+    pages = {(r.status, r.text.replace(a, "ADDRESS")) for a, r in replies.items()}
+    assert len(pages) == 1
+    assert service.status("known@example.com") == "active"
+    assert service.status("left@example.com") == "pending"
+    assert all(len(service.mails(a)) == 1 for a in replies)
+    assert "already subscribed" in service.get(confirm_link(service.mails("known@example.com")[0])).text
+
+
+@pytest.mark.parametrize("body, problem", [
+    ({"name": "Ann"}, "enter your email address"),
+    ({"email": "not-an-address"}, "not a valid email address"),
+    ({"email": "ann@example.com", "name": "Ann\r\nBcc: victim@example.org"}, "remove the line breaks"),
+    ({"email": "ann@example.com\r\nBcc: victim@example.org"}, "remove the line breaks"),
+    ({"email": "ann@example.com\nBcc: victim@example.org"}, "remove the line breaks"),
+    ({"email": "ann@example.com", "website": "http://spam.example"}, "leave it empty"),
+    ({"email": "ann@example.com", "name": "A" * 101}, "at most 100 characters"),
+    ({"email": "a" * 250 + "@example.com"}, "at most 254 characters"),
+])
+def test_bad_forms_are_refused_with_a_reason_and_nothing_stored_or_sent(service, body, problem):
+    reply = service.post("/subscribe", body)
+    assert reply.status == 400
+    assert problem in reply.text
+    assert service.store.list_subscribers() == []
+    assert service.smtp.received == []
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(service):
+    reply = service.post("/subscribe", {"email": "ann@example.com", "name": "x" * 10_000})
+    assert reply.status == 413 and "Request too large" in reply.text
+    assert service.store.list_subscribers() == []
+
+
+def test_a_burst_from_one_client_is_refused_until_the_hour_is_over(start_service):
+    service = start_service("", proxies=1)
+    first = {"X-Forwarded-For": "203.0.113.7"}
+    for n in range(5):
+        assert service.post("/subscribe", {"email": f"p{n}@example.com"}, first).status == 200
+    refused = service.post("/subscribe", {"email": "p5@example.com"}, first)
+    assert refused.status == 429 and "Too many requests" in refused.text
+    assert service.status("p5@example.com") is None
+    assert service.post("/subscribe", {"email": "q@example.com"}, {"X-Forwarded-For": "198.51.100.2"}).status == 200
+    service.clock.advance(dt.timedelta(hours=1, seconds=1))
+    assert service.post("/subscribe", {"email": "p5@example.com"}, first).status == 200
+
+
+def test_the_client_address_is_the_connection_unless_proxies_are_trusted(service):
+    for n in range(5):
+        service.post("/subscribe", {"email": f"p{n}@example.com"}, {"X-Forwarded-For": f"203.0.113.{n}"})
+    assert service.post("/subscribe", {"email": "p5@example.com"}, {"X-Forwarded-For": "198.51.100.9"}).status == 429
+
+
+def tamper(token: str) -> str:
+    payload, _, signature = token.partition(".")
+    return f"{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+
+
+def pending_link_tokens(service: Service) -> dict[str, str]:
+    """Confirm tokens that must not confirm ann@example.com (pending), each made a different wrong way."""
+    service.post("/subscribe", {"email": "ann@example.com"})
+    service.post("/subscribe", {"email": "bob@example.com"})
+    good = confirm_link(service.mails("ann@example.com")[0]).partition("token=")[2]
+    bob = confirm_link(service.mails("bob@example.com")[0]).partition("token=")[2]
+    list_id = service.config.list_id
+    return {
+        "forged": tamper(good),
+        "truncated": good[:-6],
+        "payload only": good.partition(".")[0],
+        "bob's signature on ann's payload": good.partition(".")[0] + "." + bob.partition(".")[2],
+        "another key": make_token("another-secret-that-is-long-enough", CONFIRM, "ann@example.com", list_id, START),
+        "another list": make_token(SECRET, CONFIRM, "ann@example.com", "news.other.example", START),
+        "an unsubscribe token": make_token(SECRET, UNSUBSCRIBE, "ann@example.com", list_id),
+        "empty": "",
+    }
+
+
+def test_bad_confirm_links_get_a_friendly_page_and_change_nothing(service):
+    for name, token in pending_link_tokens(service).items():
+        reply = service.get("/confirm?" + urlencode({"token": token}))
+        assert reply.status == 400, name
+        assert "This link does not work" in reply.text and "<form" in reply.text, name
+    assert service.status("ann@example.com") == "pending"
+    assert service.status("bob@example.com") == "pending"
+    assert len(service.smtp.received) == 2
+
+
+def test_an_expired_confirm_link_changes_nothing_and_a_new_one_works(service):
+    service.post("/subscribe", {"email": "ann@example.com"})
+    old = confirm_link(service.mails("ann@example.com")[0])
+    service.clock.advance(dt.timedelta(hours=48, minutes=1))
+    reply = service.get(old)
+    assert reply.status == 400 and "This link has expired" in reply.text
+    assert service.status("ann@example.com") == "pending"
+    service.post("/subscribe", {"email": "ann@example.com"})
+    assert service.get(confirm_link(service.mails("ann@example.com")[-1])).status == 200
+    assert service.status("ann@example.com") == "active"
+
+
+def test_unsubscribe_link_shows_one_button_and_only_the_post_unsubscribes(service):
+    subscribe_and_confirm(service, "ann@example.com")
+    link = service.mails("ann@example.com")[-1]["List-Unsubscribe"].strip("<>")
+    page = service.get(link)
+    assert page.status == 200 and "ann@example.com" in page.text
+    assert service.status("ann@example.com") == "active"
+    forms = re.findall(r'<form method="post" action="([^"]+)">(.*?)</form>', page.text, re.S)
+    [(action, fields)] = [f for f in forms if "subscribe-form" not in f[0]]
+    assert 'name="List-Unsubscribe" value="One-Click"' in fields and "<script" not in page.text
+    pressed = service.post(urljoin(link, action.replace("&amp;", "&")), ONE_CLICK)
+    assert pressed.status == 200 and "will get no more emails" in pressed.text
+    assert service.status("ann@example.com") == "unsubscribed"
+
+
+def test_one_click_post_answers_200_without_a_redirect_and_repeats_harmlessly(service):
+    subscribe_and_confirm(service, "ann@example.com")
+    subscribe_and_confirm(service, "bob@example.com")
+    link = service.mails("ann@example.com")[-1]["List-Unsubscribe"].strip("<>")
+    for _ in range(2):
+        reply = service.post(link, b"List-Unsubscribe=One-Click")
+        assert reply.status == 200 and reply.headers.get("Location") is None
+    assert service.status("ann@example.com") == "unsubscribed"
+    assert service.status("bob@example.com") == "active"
+
+
+def test_a_post_without_the_one_click_body_changes_nothing(service):
+    subscribe_and_confirm(service, "ann@example.com")
+    link = service.mails("ann@example.com")[-1]["List-Unsubscribe"].strip("<>")
+    assert service.post(link, b"").status == 400
+    assert service.post(link, {"List-Unsubscribe": "Yes"}).status == 400
+    assert service.status("ann@example.com") == "active"
+
+
+def test_bad_unsubscribe_links_change_nothing(service):
+    subscribe_and_confirm(service, "ann@example.com")
+    list_id = service.config.list_id
+    good = make_token(SECRET, UNSUBSCRIBE, "ann@example.com", list_id)
+    bad = {
+        "forged": tamper(good), "truncated": good[:-4], "missing": "",
+        "another key": make_token("another-secret-that-is-long-enough", UNSUBSCRIBE, "ann@example.com", list_id),
+        "a confirm token": make_token(SECRET, CONFIRM, "ann@example.com", list_id, START),
+        "another list": make_token(SECRET, UNSUBSCRIBE, "ann@example.com", "news.other.example"),
+    }
+    for name, token in bad.items():
+        query = "/unsubscribe?" + urlencode({"token": token})
+        assert service.get(query).status == 400, name
+        reply = service.post(query, ONE_CLICK)
+        assert reply.status == 400 and "This link does not work" in reply.text, name
+    assert service.status("ann@example.com") == "active"
+
+
+def test_the_newsletters_unsubscribe_header_works_here(service):
+    subscribe_and_confirm(service, "ann@example.com")
+    site, _ = load_site(service.config, START)
+    post = site.posts[0]
+    newsletter = compile_newsletter(post, service.config, make_env())
+    msg = personalise(newsletter, "ann@example.com", "Ann", secret=SECRET, now=START)
+    link = msg["List-Unsubscribe"].split(",")[0].strip().strip("<>")
+    assert link.startswith(service.url + "/unsubscribe?token=")
+    assert service.post(link, b"List-Unsubscribe=One-Click").status == 200
+    assert service.status("ann@example.com") == "unsubscribed"
+
+
+def test_coming_back_after_unsubscribing_needs_a_new_confirmation(service):
+    subscribe_and_confirm(service, "ann@example.com")
+    old_link = confirm_link(service.mails("ann@example.com")[0])
+    service.post(service.mails("ann@example.com")[-1]["List-Unsubscribe"].strip("<>"), ONE_CLICK)
+    service.clock.advance(dt.timedelta(minutes=5))
+    reply = service.get(old_link)
+    assert reply.status == 400 and "no longer valid" in reply.text
+    assert service.status("ann@example.com") == "unsubscribed"
+    service.post("/subscribe", {"email": "ann@example.com"})
+    assert service.status("ann@example.com") == "pending"
+    assert service.get(confirm_link(service.mails("ann@example.com")[-1])).status == 200
+    assert service.status("ann@example.com") == "active"
+
+
+def test_a_refused_confirmation_email_gets_a_try_again_page(service):
+    service.smtp.reply_at_rcpt("gone@example.com", "550 5.1.1 No such user", times=None)
+    reply = service.post("/subscribe", {"email": "gone@example.com"})
+    assert reply.status == 503 and "try again in a few minutes" in reply.text
+
+
+def test_pages_use_the_site_look_and_need_no_javascript(service):
+    page = service.get("/subscribe")
+    assert page.status == 200
+    assert '<link rel="stylesheet" href="https://example.com/assets/style.css">' in page.text
+    assert 'class="site-header"' in page.text and "Test Site" in page.text
+    assert f'action="{service.url}/subscribe"' in page.text and "<script" not in page.text
+    assert page.headers["Cache-Control"] == "no-store" and "frame-ancestors 'none'" in page.headers[
+        "Content-Security-Policy"]
+    missing = service.get("/nothing-here")
+    assert missing.status == 404 and 'class="site-header"' in missing.text
+    assert service.request("PUT", "/subscribe").status == 405
+
+
+def test_health_check(service):
+    reply = service.get("/healthz")
+    assert reply.status == 200 and reply.text.startswith("ok")
+
+
+def run_cli(root, *args: str):
+    env = {"PUBLISHER_SECRET_KEY": SECRET, "PUBLISHER_NOW": START.isoformat()}
+    return CliRunner().invoke(main, ["--config", str(root), *args], env=env, catch_exceptions=False)
+
+
+def test_from_the_form_to_the_inbox_and_out_again_with_send_and_publish(tmp_path, smtp_server):
+    """Subscribe, confirm, get the next campaign (publisher send), unsubscribe with the newsletter's one-click
+    header, and get nothing from the campaign after that (publisher publish), while another reader still does."""
+    root = tmp_path / "site"
+    write_posts(root, 1)
+    config = site_config(root, f"http://127.0.0.1:{free_port()}",
+                         f'\n[delivery]\nsmtp_url = "{smtp_server.url}"\n')
+    assert "as the archive" in run_cli(root, "publish").output
+    with running(config, smtp_server, Clock(START)) as service:
+        subscribe_and_confirm(service, "ann@example.com")
+        subscribe_and_confirm(service, "bob@example.com")
+        assert [m["Subject"] for m in service.mails("ann@example.com")] == [
+            "Confirm your subscription to Test Site", "Welcome to Test Site"]
+
+        (root / "posts" / "second.md").write_text(post_text("Second article", "2025-01-10"), encoding="utf-8")
+        sent = run_cli(root, "send", "second")
+        assert sent.exit_code == 0 and "'second': sent 2, failed 0" in sent.output
+        newsletter = service.mails("ann@example.com")[-1]
+        assert newsletter["Subject"] == "Second article"
+
+        link = newsletter["List-Unsubscribe"].split(",")[0].strip().strip("<>")
+        reply = service.post(link, b"List-Unsubscribe=One-Click")
+        assert reply.status == 200 and reply.headers.get("Location") is None
+        assert service.status("ann@example.com") == "unsubscribed"
+
+        (root / "posts" / "third.md").write_text(post_text("Third article", "2025-01-12"), encoding="utf-8")
+        published = run_cli(root, "publish")
+        assert published.exit_code == 0 and "'third': sent 1, failed 0" in published.output
+        assert [m["Subject"] for m in service.mails("bob@example.com")][-2:] == ["Second article", "Third article"]
+        assert "Third article" not in [m["Subject"] for m in service.mails("ann@example.com")]
