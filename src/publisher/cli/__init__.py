@@ -67,3 +67,4 @@ from . import subscribers as _subscribers  # noqa: E402,F401  (registers the sub
 from . import mail as _mail  # noqa: E402,F401  (registers the email command)
 from . import campaigns as _campaigns  # noqa: E402,F401  (registers send, publish and status)
 from . import service as _service  # noqa: E402,F401  (registers the serve command)
+from . import author as _author  # noqa: E402,F401  (registers preview and check)
