@@ -1,0 +1,124 @@
+"""The subscription service in a test: the app on a real HTTP server (werkzeug) on 127.0.0.1 in a thread, with
+a real SQLite store, a site folder written inline, and a clock the test moves on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import http.client
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from werkzeug.serving import make_server
+
+from publisher.config import load_config
+from publisher.store import Store, open_store
+from publisher.transports import make_transport
+from publisher.web import create_app
+
+from .fixtures_site import BASIC_TOML, BOOKING_TOML, post_text
+
+SECRET = "a-test-secret-that-is-long-enough"
+START = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    """The service's clock, moved on by the test."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+        self.seconds = 0.0
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self.now += delta
+        self.seconds += delta.total_seconds()
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: http.client.HTTPMessage
+    text: str
+
+
+@dataclass
+class Service:
+    url: str
+    store: Store
+    clock: Clock
+    smtp: object
+    config: object
+
+    def get(self, path: str, headers: dict | None = None) -> Reply:
+        return self.request("GET", path, headers=headers)
+
+    def post(self, path: str, form: dict | bytes, headers: dict | None = None) -> Reply:
+        body = form if isinstance(form, bytes) else urlencode(form).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+        return self.request("POST", path, body, headers)
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> Reply:
+        url = urlsplit(urljoin(self.url + "/", path))
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        try:
+            conn.request(method, url.path + (f"?{url.query}" if url.query else ""), body, headers or {})
+            response = conn.getresponse()
+            return Reply(response.status, response.headers, response.read().decode("utf-8"))
+        finally:
+            conn.close()
+
+    def mails(self, address: str) -> list[EmailMessage]:
+        return [r.message for r in self.smtp.received if address in r.rcpt_tos]
+
+    def status(self, address: str) -> str | None:
+        subscriber = self.store.get_subscriber(address)
+        return subscriber.status if subscriber else None
+
+
+def confirm_link(msg: EmailMessage) -> str:
+    return re.search(r"https?://\S+/confirm\?token=\S+", msg.get_body(("plain",)).get_content())[0]
+
+
+def site_config(root, url: str, extra: str = "", site_url: str = "https://example.com"):
+    """The site's config with the service at `url`; `extra` is appended TOML (more sections)."""
+    root.mkdir(parents=True, exist_ok=True)
+    site = BASIC_TOML.replace('url = "https://example.com"', f'url = "{site_url}"')
+    (root / "publisher.toml").write_text(
+        f'{site}{BOOKING_TOML}\n[subscriptions]\nurl = "{url}"\nrate_limit = 5\n{extra}', encoding="utf-8")
+    return load_config(root / "publisher.toml", env={"PUBLISHER_SECRET_KEY": SECRET})
+
+
+def write_posts(root, count: int) -> None:
+    (root / "posts").mkdir(parents=True, exist_ok=True)
+    for n in range(1, count + 1):
+        (root / "posts" / f"post-{n}.md").write_text(
+            post_text(f"Article number {n}", f"2024-05-{n:02d}", summary=f'"Summary {n}."'), encoding="utf-8")
+
+
+@contextmanager
+def running(config, smtp, clock: Clock, proxies: int = 0) -> Iterator[Service]:
+    """The app on a real HTTP server on 127.0.0.1 (the port named in [subscriptions] url), in a thread."""
+    port = urlsplit(config.subscribe_base).port
+    store = open_store(config.path(config.database.path))
+    app = create_app(config, store=store, connect=make_transport(config), clock=clock, monotonic=clock.monotonic,
+                     proxies=proxies)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=functools.partial(server.serve_forever, poll_interval=0.05), daemon=True)
+    thread.start()
+    try:
+        yield Service(config.subscribe_base, store, clock, smtp, config)
+    finally:
+        server.shutdown()
+        thread.join()
+        store.close()
