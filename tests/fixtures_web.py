@@ -107,18 +107,26 @@ def write_posts(root, count: int) -> None:
 
 
 @contextmanager
-def running(config, smtp, clock: Clock, proxies: int = 0) -> Iterator[Service]:
-    """The app on a real HTTP server on 127.0.0.1 (the port named in [subscriptions] url), in a thread."""
-    port = urlsplit(config.subscribe_base).port
-    store = open_store(config.path(config.database.path))
-    app = create_app(config, store=store, connect=make_transport(config), clock=clock, monotonic=clock.monotonic,
-                     proxies=proxies)
+def serving(app, port: int) -> Iterator[None]:
+    """A WSGI app on a real HTTP server on 127.0.0.1:`port`, in a thread, until the block ends."""
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=functools.partial(server.serve_forever, poll_interval=0.05), daemon=True)
     thread.start()
     try:
-        yield Service(config.subscribe_base, store, clock, smtp, config)
+        yield
     finally:
         server.shutdown()
         thread.join()
+
+
+@contextmanager
+def running(config, smtp, clock: Clock, proxies: int = 0) -> Iterator[Service]:
+    """The service for `config` on the port named in its [subscriptions] url, with its own store."""
+    store = open_store(config.path(config.database.path))
+    app = create_app(config, store=store, connect=make_transport(config), clock=clock, monotonic=clock.monotonic,
+                     proxies=proxies)
+    try:
+        with serving(app, urlsplit(config.subscribe_base).port):
+            yield Service(config.subscribe_base, store, clock, smtp, config)
+    finally:
         store.close()

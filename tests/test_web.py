@@ -14,14 +14,17 @@ from click.testing import CliRunner
 
 from publisher.build import load_site
 from publisher.cli import main
+from publisher.errors import ConfigError
 from publisher.newsletter import compile_newsletter, personalise
-from publisher.store import NewSubscriber
+from publisher.store import NewSubscriber, open_store
 from publisher.theme import make_env
 from publisher.tokens import CONFIRM, UNSUBSCRIBE, make_token
+from publisher.web import load_app
 
 from .fixtures_site import post_text
 from .fixtures_smtp import free_port
-from .fixtures_web import SECRET, START, Clock, Service, confirm_link, running, site_config, write_posts
+from .fixtures_web import (SECRET, START, Clock, Service, confirm_link, running, serving, site_config,
+                           write_posts)
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
@@ -338,3 +341,25 @@ def test_from_the_form_to_the_inbox_and_out_again_with_send_and_publish(tmp_path
         assert published.exit_code == 0 and "'third': sent 1, failed 0" in published.output
         assert [m["Subject"] for m in service.mails("bob@example.com")][-2:] == ["Second article", "Third article"]
         assert "Third article" not in [m["Subject"] for m in service.mails("ann@example.com")]
+
+
+def test_a_failure_of_ours_gets_a_500_page_in_the_site_look(service):
+    service.store.close()
+    reply = service.get("/healthz")
+    assert reply.status == 500 and "Something went wrong" in reply.text and 'class="site-header"' in reply.text
+
+
+def test_any_wsgi_server_can_load_the_service_from_the_site_folder(tmp_path, smtp_server, monkeypatch):
+    port = free_port()
+    root = tmp_path / "site"
+    site_config(root, f"http://127.0.0.1:{port}", f'\n[delivery]\nsmtp_url = "{smtp_server.url}"\n')
+    monkeypatch.delenv("PUBLISHER_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="PUBLISHER_SECRET_KEY is not set"):
+        load_app(root)
+    monkeypatch.setenv("PUBLISHER_SECRET_KEY", SECRET)
+    with serving(load_app(str(root), proxies=1), port):
+        service = Service(f"http://127.0.0.1:{port}", None, None, smtp_server, None)
+        assert service.post("/subscribe", {"email": "ann@example.com"}).status == 200
+        assert service.get(confirm_link(service.mails("ann@example.com")[0])).status == 200
+    with open_store(root / "publisher.db") as store:
+        assert store.get_subscriber("ann@example.com").status == "active"

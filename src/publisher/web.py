@@ -58,6 +58,7 @@ PAGES = {  # message: (page title, HTTP status)
     "not_found": ("Page not found", 404),
     "not_allowed": ("Not allowed", 405),
     "bad_request": ("Bad request", 400),
+    "error": ("Something went wrong", 500),
 }
 log = logging.getLogger(__name__)
 
@@ -183,8 +184,10 @@ def _with_token(pages: Pages, handle: Callable[[str], Response]) -> Response:
 
 
 def _error_page(pages: Pages, exc: HTTPException) -> Response:
-    message = {404: "not_found", 405: "not_allowed", 413: "too_large"}.get(exc.code or 400, "bad_request")
-    return pages.render(message)
+    """Errors in the site's look: the usual 4xx, and a 500 for a failure of ours (logged by Flask first)."""
+    code = exc.code or 500
+    fallback = "error" if code >= 500 else "bad_request"
+    return pages.render({404: "not_found", 405: "not_allowed", 413: "too_large"}.get(code, fallback))
 
 
 def _security_headers(config: Config) -> Callable[[Response], Response]:
