@@ -278,6 +278,8 @@ def test_coming_back_after_unsubscribing_needs_a_new_confirmation(service):
     assert service.status("ann@example.com") == "unsubscribed"
     service.post("/subscribe", {"email": "ann@example.com"})
     assert service.status("ann@example.com") == "pending"
+    assert service.get(old_link).status == 400
+    assert service.status("ann@example.com") == "pending"
     assert service.get(confirm_link(service.mails("ann@example.com")[-1])).status == 200
     assert service.status("ann@example.com") == "active"
 
