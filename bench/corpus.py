@@ -42,7 +42,7 @@ def sentence(rng: random.Random, n: int) -> str:
 
 
 def paragraph(rng: random.Random, i: int) -> str:
-    text = " ".join(sentence(rng, rng.randint(8, 18)) for _ in range(rng.randint(3, 6)))
+    text = " ".join(sentence(rng, rng.randint(10, 20)) for _ in range(rng.randint(3, 6)))
     if rng.random() < 0.5:
         text += f" See [an earlier article](/posts/post-{max(i - 1, 0):05d}/) or [the NHS](https://www.nhs.uk/)."
     return text
@@ -57,12 +57,12 @@ def post(rng: random.Random, i: int) -> str:
     parts = [paragraph(rng, i) for _ in range(2)]
     for h in range(3):
         parts.append(f"## {sentence(rng, 4)[:-1]}")
-        parts += [paragraph(rng, i) for _ in range(2)]
+        parts += [paragraph(rng, i) for _ in range(3)]
         if h == 1:
             parts.append("\n".join(f"- {sentence(rng, 6)}" for _ in range(4)))
     parts.insert(3, f'![A diagram of the {rng.choice(WORDS)}](/images/fig-{i % 50}.svg "{sentence(rng, 7)}")')
     parts.append("A point worth a source[^1].\n\n[^1]: A reference for the benchmark.")
-    front = (f'---\ntitle: "{sentence(rng, 6)[:-1]} {i}"\ndate: {year}-{month:02d}-{day:02d} 09:00\n'
+    front = (f'---\ntitle: "{sentence(rng, 6)[:-1]} {i}"\ndate: {year}-{month:02d}-{day:02d} 09:00:00\n'
              f'summary: "{sentence(rng, 20)}"\ntags: [{", ".join(tags)}]\nslug: post-{i:05d}\n---\n\n')
     return front + "\n\n".join(parts) + "\n"
 

@@ -1,17 +1,23 @@
 """The build: every stage in order, from config to the files of the site. `build`, `preview` and `publish`
-all call `build_site`; nothing here touches the disk except reading the posts through `content`."""
+all call `build_site` (or, writing to disk, `plan_site` and `render_jobs`); nothing here touches the disk
+except reading the posts through `content`."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import jinja2
+
 from .config import Config
-from .content import read_posts
+from .content import ParsedPost, Post, parse_sources, read_sources
 from .errors import ContentError
-from .feeds import render_feeds
-from .newsletter import compile_newsletter, render_web_version
-from .pages import render_pages
+from .feeds import feed_jobs
+from .pages import page_jobs
+from .parallel import map_parallel
+from .plan import Job, PostPrint
 from .site import Site, make_site
 from .theme import make_env
 
@@ -27,35 +33,80 @@ class Build:
         return sum(1 for path in self.files if path.endswith(".html"))
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """Phase one: the site, the warnings, and every post's parse by the digest of its file (for the cache)."""
+    site: Site
+    warnings: tuple[ContentError, ...]
+    parsed: dict[str, ParsedPost]
+
+
 def load_site(config: Config, now: dt.datetime, drafts: bool = False) -> tuple[Site, list[ContentError]]:
     """Parse and validate every post (phase one); nothing is rendered until all of them are good."""
-    posts, warnings = read_posts(config.path(config.paths.posts), config.root, config.site.url, config.tz,
-                                 config.content.raw_html)
-    return make_site(config, posts, now.astimezone(config.tz), drafts), warnings
+    loaded = load_posts(config, now, drafts)
+    return loaded.site, list(loaded.warnings)
+
+
+def load_posts(config: Config, now: dt.datetime, drafts: bool = False,
+               known: Mapping[str, ParsedPost] | None = None) -> Loaded:
+    """Phase one, reusing the parse of every post file whose digest is in `known`."""
+    sources = read_sources(config.path(config.paths.posts), config.root)
+    parsed = parse_sources(sources, config.site.url, config.tz, config.content.raw_html, known)
+    site = make_site(config, [p.post for p in parsed.values()], now.astimezone(config.tz), drafts)
+    return Loaded(site, tuple(w for p in parsed.values() for w in p.warnings), parsed)
 
 
 def build_site(config: Config, now: dt.datetime, drafts: bool = False) -> Build:
     """Render the whole site in memory (phase two): pages, feeds and sitemap as {path: bytes}."""
-    site, warnings = load_site(config, now, drafts)
-    env = make_env(config.path(config.paths.templates))
-    files = render_pages(site, env)
-    files.update(render_feeds(site))
-    files.update(render_newsletter_pages(site, env))
-    return Build(site=site, files=files, warnings=tuple(warnings))
+    loaded = load_posts(config, now, drafts)
+    jobs = plan_site(loaded, make_env(config.path(config.paths.templates)))
+    return Build(site=loaded.site, files=render_jobs(jobs), warnings=loaded.warnings)
 
 
-def render_newsletter_pages(site: Site, env) -> dict[str, bytes]:
+def plan_site(loaded: Loaded, env: jinja2.Environment) -> list[Job]:
+    """Every file of the site as a job: pages, feeds, sitemap and the newsletters' web versions."""
+    fp = post_prints(loaded)
+    site = loaded.site
+    return [*page_jobs(site, env, fp), *feed_jobs(site, fp), *newsletter_jobs(site, env, fp)]
+
+
+def render_jobs(jobs: list[Job]) -> dict[str, bytes]:
+    """Render the jobs (on every core when there are many), keyed by path in plan order."""
+    return dict(zip((job.path for job in jobs), map_parallel(_render, jobs)))
+
+
+def _render(job: Job) -> bytes:
+    return job.render()
+
+
+def post_prints(loaded: Loaded) -> PostPrint:
+    """A post's fingerprint: the digest of its file, marked when a --drafts build shows it as unpublished."""
+    digests = {parsed.post.source: digest for digest, parsed in loaded.parsed.items()}
+    site = loaded.site
+
+    def fingerprint(post: Post) -> str:
+        unpublished = site.show_unpublished and site.is_unpublished(post)
+        return digests[post.source] + ("-unpublished" if unpublished else "")
+    return fingerprint
+
+
+def newsletter_jobs(site: Site, env: jinja2.Environment, fp: PostPrint) -> list[Job]:
     """"View in your browser" pages for the newsletters of the newest posts (those in the feeds, the ones a
     subscriber may still be reading); an older post's newsletter link forwards to the article itself."""
     newest = site.config.site.feed_entries
-    files = {}
+    jobs = []
     for i, post in enumerate(site.posts):
         path = f"newsletter/{post.slug}/index.html"
         if i < newest:
-            files[path] = render_web_version(compile_newsletter(post, site.config, env))
+            jobs.append(Job(path, (fp(post),), functools.partial(_web_version, post, site.config, env)))
         else:
-            files[path] = _forward(post.url)
-    return files
+            jobs.append(Job(path, (post.url,), functools.partial(_forward, post.url)))
+    return jobs
+
+
+def _web_version(post: Post, config: Config, env: jinja2.Environment) -> bytes:
+    from .newsletter import compile_newsletter, render_web_version  # MJML and CSS inlining, only when needed
+    return render_web_version(compile_newsletter(post, config, env))
 
 
 def _forward(url: str) -> bytes:

@@ -8,25 +8,26 @@ from __future__ import annotations
 
 import json
 
-from feedgen.feed import FeedGenerator
-
 from .content import Post
+from .plan import Job, PostPrint
 from .site import Site
 
 FEED_PATHS = {"rss": "feed.xml", "atom": "atom.xml", "json": "feed.json"}
 
 
-def render_feeds(site: Site) -> dict[str, bytes]:
-    """The three feeds with the newest `feed_entries` posts."""
+def feed_jobs(site: Site, fp: PostPrint) -> list[Job]:
+    """The three feeds with the newest `feed_entries` posts (the clock only matters when there are none)."""
     posts = site.posts[: site.config.site.feed_entries]
-    return {
-        FEED_PATHS["rss"]: _generator(site, posts, "rss").rss_str(pretty=True),
-        FEED_PATHS["atom"]: _generator(site, posts, "atom").atom_str(pretty=True),
-        FEED_PATHS["json"]: render_json_feed(site, posts),
-    }
+    depends = tuple(map(fp, posts)) or (site.now.isoformat(),)
+    return [
+        Job(FEED_PATHS["rss"], depends, lambda: _generator(site, posts, "rss").rss_str(pretty=True)),
+        Job(FEED_PATHS["atom"], depends, lambda: _generator(site, posts, "atom").atom_str(pretty=True)),
+        Job(FEED_PATHS["json"], depends, lambda: render_json_feed(site, posts)),
+    ]
 
 
-def _generator(site: Site, posts: tuple[Post, ...], kind: str) -> FeedGenerator:
+def _generator(site: Site, posts: tuple[Post, ...], kind: str):
+    from feedgen.feed import FeedGenerator  # lxml: loaded only when a feed is rendered
     cfg = site.config.site
     fg = FeedGenerator()
     fg.load_extension("dc")

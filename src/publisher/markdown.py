@@ -6,6 +6,7 @@ output is made absolute against the post's own URL, so the same HTML works in pa
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from urllib.parse import urljoin
@@ -33,10 +34,29 @@ def render_markdown(text: str, base_url: str, allow_html: bool = False) -> str:
 
 def absolutize(body: str, base_url: str) -> str:
     """Make every href/src in an HTML fragment absolute against `base_url`."""
+    origin = _origin(base_url)
+
     def repl(m: re.Match) -> str:
-        url = urljoin(base_url, html.unescape(m[2]))
-        return f'{m[1]}="{html.escape(url, quote=True)}"'
+        url = html.unescape(m[2])
+        if url.startswith(_PATH_FREE) and not url.startswith("//"):
+            return f'{m[1]}="{_absolute(origin, url)}"'
+        return f'{m[1]}="{html.escape(urljoin(base_url, url), quote=True)}"'
     return _URL_ATTR.sub(repl, body)
+
+
+# URLs whose absolute form depends only on the base URL's scheme and host, not its path: worth remembering,
+# since every post links to the same few (other posts, images, the same external sites).
+_PATH_FREE = ("/", "https://", "http://", "mailto:")
+
+
+@functools.lru_cache(maxsize=8192)
+def _absolute(origin: str, url: str) -> str:
+    return html.escape(urljoin(origin, url), quote=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _origin(base_url: str) -> str:
+    return urljoin(base_url, "/")
 
 
 def _figure(m: re.Match) -> str:

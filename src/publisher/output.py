@@ -1,39 +1,140 @@
-"""Writing a build to disk atomically: everything goes to a temporary folder that then replaces the old one.
+"""Writing a build to disk: only the files that changed, each replaced atomically, nothing stale left behind.
 
-A build that fails before the swap leaves the previous output exactly as it was.
+Everything is rendered in memory before the first byte is written, so a build that fails (a bad post, a
+template error) leaves the previous output exactly as it was. Then each new or changed file is written (a file
+that already exists is written beside it and renamed over it, so a reader never sees half a file), files the
+site no longer has are removed, and files whose bytes are the same are not touched at all: their modification
+times stay put, so a deploy tool that syncs by time uploads only what really changed.
+
+The `Record` of each file (its job key, size and mtime as written) is what lets the next build skip rendering
+it; without records (the first build, or --clean) every rendered file is compared with what is on disk.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+from .cache import Record
 
-def write_site(files: dict[str, bytes], out_dir: Path, static_dirs: tuple[Path, ...] = ()) -> int:
-    """Write `files` (and copies of `static_dirs`) as the new `out_dir`; returns the number of files."""
+STATIC_KEY = "static"
+
+
+@dataclass(frozen=True)
+class Written:
+    records: dict[str, Record]  # every file of the site as it is now on disk
+    written: int  # files written (new or changed) in this build
+    removed: int
+
+
+def unchanged(out_dir: Path, records: Mapping[str, Record], keys: Mapping[str, str]) -> set[str]:
+    """The paths whose job key is the one they were last written with, and whose file is still as written."""
+    kept = set()
+    for path, key in keys.items():
+        record = records.get(path)
+        if record is None or record.key != key:
+            continue
+        try:
+            st = os.stat(out_dir / path)
+        except OSError:
+            continue
+        if st.st_size == record.size and st.st_mtime_ns == record.mtime_ns:
+            kept.add(path)
+    return kept
+
+
+def write_site(files: Mapping[str, bytes], out_dir: Path, keys: Mapping[str, str],
+               records: Mapping[str, Record] | None = None, static_dirs: tuple[Path, ...] = ()) -> Written:
+    """Bring `out_dir` up to date: `files` (the rendered ones) written where changed, static files copied where
+    changed, and anything that is neither a job in `keys` nor a static file removed. `records` are those of the
+    last build into this folder (None when unknown: then the folder is searched for stale files)."""
     out_dir = out_dir.resolve()
-    staging = out_dir.with_name(f".{out_dir.name}.new")
-    retired = out_dir.with_name(f".{out_dir.name}.old")
-    for leftover in (staging, retired):
-        shutil.rmtree(leftover, ignore_errors=True)
-    staging.mkdir(parents=True)
-    copied = sum(_copy_tree(src, staging) for src in static_dirs if src.is_dir())
-    for relative, data in files.items():
-        target = staging / relative
+    out_dir.mkdir(parents=True, exist_ok=True)
+    new: dict[str, Record] = {path: records[path] for path in keys.keys() - files.keys()} if records else {}
+    written = 0
+    for path, data in files.items():
+        target = out_dir / path
+        if _write_if_changed(target, data):
+            written += 1
+        new[path] = _record(target, keys[path])
+    for static in static_dirs:
+        written += _copy_static(static, out_dir, keys, new)
+    on_disk = records.keys() if records is not None else _all_files(out_dir)
+    removed = _remove(out_dir, [p for p in on_disk if p not in new])
+    return Written(records=new, written=written, removed=removed)
+
+
+def _write_if_changed(target: Path, data: bytes) -> bool:
+    """Write `data` to `target` unless it already holds exactly that; True when written."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileNotFoundError:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    _swap(staging, out_dir, retired)
-    return copied + len(files)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return _replace_if_changed(target, data)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return True
 
 
-def _copy_tree(src: Path, dest: Path) -> int:
-    shutil.copytree(src, dest, dirs_exist_ok=True)
-    return sum(1 for p in src.rglob("*") if p.is_file())
+def _replace_if_changed(target: Path, data: bytes) -> bool:
+    if target.stat().st_size == len(data) and target.read_bytes() == data:
+        return False
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
+    return True
 
 
-def _swap(staging: Path, out_dir: Path, retired: Path) -> None:
-    if out_dir.exists():
-        os.rename(out_dir, retired)
-    os.rename(staging, out_dir)
-    shutil.rmtree(retired, ignore_errors=True)
+def _record(target: Path, key: str) -> Record:
+    st = target.stat()
+    return Record(key, st.st_size, st.st_mtime_ns)
+
+
+def _copy_static(static: Path, out_dir: Path, keys: Mapping[str, str], records: dict[str, Record]) -> int:
+    """Copy the files of a static folder that are missing or differ (by size and time); rendered files win."""
+    copied = 0
+    for source in sorted(static.rglob("*")) if static.is_dir() else ():
+        path = source.relative_to(static).as_posix()
+        if not source.is_file() or path in keys:
+            continue
+        target = out_dir / path
+        src, dst = source.stat(), _stat(target)
+        if dst is None or (dst.st_size, dst.st_mtime_ns) != (src.st_size, src.st_mtime_ns):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            shutil.copy2(source, temporary)
+            os.replace(temporary, target)
+            copied += 1
+        records[path] = _record(target, STATIC_KEY)
+    return copied
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _all_files(out_dir: Path) -> list[str]:
+    return [p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if not p.is_dir()]
+
+
+def _remove(out_dir: Path, paths: list[str]) -> int:
+    """Delete these files and any folders they leave empty."""
+    for path in paths:
+        target = out_dir / path
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            continue
+        for folder in target.parents:
+            if folder == out_dir or any(folder.iterdir()):
+                break
+            folder.rmdir()
+    return len(paths)

@@ -6,9 +6,13 @@ import datetime as dt
 from pathlib import Path
 
 import jinja2
+from jinja2 import nodes
 
 DEFAULTS = Path(__file__).parent / "defaults" / "templates"  # the project's templates/, packaged
 _AUTOESCAPE = ("html", "xml", "mjml", "j2")
+# What a page template may ask of `site` without depending on every post: the rest (site.posts, site.tags…)
+# makes the incremental build re-render every page whenever any post changes.
+_LOCAL_SITE_ATTRIBUTES = {"absolute", "url", "config", "tag_slug", "is_unpublished", "show_unpublished"}
 
 
 def make_env(site_templates: Path | None = None) -> jinja2.Environment:
@@ -22,6 +26,7 @@ def make_env(site_templates: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # one environment per build: no need to check every template's file for each page
     )
     env.filters["datefmt"] = format_date
     env.filters["isodate"] = lambda d: d.isoformat(timespec="seconds")
@@ -33,3 +38,24 @@ def format_date(value: dt.datetime, style: str = "long") -> str:
     if style == "short":
         return f"{value.day} {value:%b %Y}"
     return f"{value.day} {value:%B %Y}"
+
+
+def shows_whole_site(env: jinja2.Environment, site_templates: Path) -> bool:
+    """Whether any of the site's own templates uses `site` beyond what a single page needs (e.g. site.posts)."""
+    if not site_templates.is_dir():
+        return False
+    for path in sorted(site_templates.rglob("*")):
+        if path.is_file() and path.suffix in (".html", ".xml", ".css"):
+            try:
+                tree = env.parse(path.read_text(encoding="utf-8"))
+            except (jinja2.TemplateSyntaxError, UnicodeDecodeError):
+                return True
+            if _uses_whole_site(tree):
+                return True
+    return False
+
+
+def _uses_whole_site(tree: nodes.Template) -> bool:
+    local = {id(node.node) for node in tree.find_all(nodes.Getattr)
+             if isinstance(node.node, nodes.Name) and node.attr in _LOCAL_SITE_ATTRIBUTES}
+    return any(node.name == "site" and id(node) not in local for node in tree.find_all(nodes.Name))

@@ -31,17 +31,16 @@ def print_warnings(warnings) -> None:
 
 
 def run_build(config, out: Path | None = None, drafts: bool = False, clean: bool = False):
-    """Build and write the site; returns the Build. Shared by build, preview and publish."""
-    from ..build import build_site
-    from ..output import write_site
+    """Build the site and write what changed; returns the Update (its site and warnings). Shared by build and
+    publish. `clean` ignores the build cache and renders everything."""
+    from ..incremental import update_site
     started = time.perf_counter()
-    result = build_site(config, now_utc(), drafts=drafts)
-    print_warnings(result.warnings)
     out_dir = out or config.path(config.paths.output)
-    written = write_site(result.files, out_dir, (config.path(config.paths.static),))
+    result = update_site(config, now_utc(), out_dir, drafts=drafts, clean=clean)
+    print_warnings(result.warnings)
     seconds = time.perf_counter() - started
-    click.echo(f"Built {len(result.site.posts)} posts, {result.page_count} pages and 3 feeds "
-               f"({written} files) into {_shown(out_dir)} in {seconds:.2f} s")
+    click.echo(f"Built {len(result.site.posts)} posts, {result.pages} pages and 3 feeds "
+               f"({result.files} files, {result.written} written) into {_shown(out_dir)} in {seconds:.2f} s")
     return result
 
 
@@ -55,15 +54,17 @@ def _shown(path: Path) -> str:
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: _site/ beside publisher.toml).")
 @click.option("--drafts", is_flag=True, help="Include drafts and future-dated posts, marked as such.")
+@click.option("--clean", is_flag=True, help="Ignore the build cache (paths.cache) and render everything.")
 @pass_context
-def build(ctx, out: Path | None, drafts: bool) -> None:
-    """Build the site: pages, feeds and sitemap, written atomically.
+def build(ctx, out: Path | None, drafts: bool, clean: bool) -> None:
+    """Build the site: pages, feeds and sitemap. Only what changed since the last build is rendered and
+    written; every file is replaced atomically, and a failed build writes nothing.
 
     \b
     Example:
         publisher build --out public
     """
-    run_build(ctx.config, out, drafts)
+    run_build(ctx.config, out, drafts, clean)
 
 
 @main.command()

@@ -1,0 +1,56 @@
+"""Running a pure function over many items on every CPU core.
+
+The build's expensive stages (parsing posts, rendering pages) are pure functions of data already in memory, so
+worker processes forked from the build inherit that data and the compiled templates for free and only send
+their results back. Forking is used only where it is safe and worth it: on a POSIX system, with more than one
+core, from a process with no other threads running, and for enough items to repay starting the workers.
+Otherwise the items are simply processed here, in order; the result is the same either way.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+MIN_ITEMS = 64
+CHUNKS_PER_WORKER = 4  # every worker-th item goes to one chunk, so slow items (tag pages) spread out
+
+_work: tuple[Callable, Sequence] | None = None  # what forked workers run, inherited at fork
+
+
+def map_parallel(function: Callable[[T], R], items: Sequence[T], min_items: int = MIN_ITEMS) -> list[R]:
+    """`[function(item) for item in items]`, spread over the cores when that is safe and worth it."""
+    workers = worker_count()
+    if workers < 2 or len(items) < min_items:
+        return [function(item) for item in items]
+    global _work
+    _work = (function, items)
+    pieces = min(len(items), workers * CHUNKS_PER_WORKER)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_run_chunk, [range(start, len(items), pieces) for start in range(pieces)])
+    finally:
+        _work = None
+    results: list = [None] * len(items)
+    for start, part in enumerate(parts):
+        results[start::pieces] = part
+    return results
+
+
+def worker_count() -> int:
+    """How many worker processes to use: the usable cores, or 1 where forking is not safe."""
+    if os.name != "posix" or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if threading.active_count() > 1 or multiprocessing.current_process().daemon:
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _run_chunk(indexes: range) -> list:
+    function, items = _work
+    return [function(items[i]) for i in indexes]
