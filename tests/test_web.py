@@ -153,6 +153,19 @@ def test_a_burst_from_one_client_is_refused_until_the_hour_is_over(start_service
     assert service.post("/subscribe", {"email": "p5@example.com"}, first).status == 200
 
 
+def test_one_address_gets_at_most_three_confirmations_an_hour_whoever_asks(start_service):
+    service = start_service("", proxies=1)
+    replies = [service.post("/subscribe", {"email": "target@example.com"}, {"X-Forwarded-For": f"203.0.113.{n}"})
+               for n in range(6)]
+    assert {r.status for r in replies} == {200} and len({r.text for r in replies}) == 1
+    assert len(service.mails("target@example.com")) == 3
+    service.post("/subscribe", {"email": "TARGET@example.com"}, {"X-Forwarded-For": "198.51.100.1"})
+    assert len(service.smtp.received) == 3
+    service.clock.advance(dt.timedelta(hours=1, seconds=1))
+    service.post("/subscribe", {"email": "target@example.com"}, {"X-Forwarded-For": "198.51.100.1"})
+    assert len(service.mails("target@example.com")) == 4
+
+
 def test_the_client_address_is_the_connection_unless_proxies_are_trusted(service):
     for n in range(5):
         service.post("/subscribe", {"email": f"p{n}@example.com"}, {"X-Forwarded-For": f"203.0.113.{n}"})

@@ -40,6 +40,7 @@ from .transports import Transport, make_transport
 
 MAX_BODY_BYTES = 4_096
 RATE_WINDOW_SECONDS = 3_600
+CONFIRMATIONS_PER_ADDRESS = 3  # per RATE_WINDOW_SECONDS: the form cannot be used to flood someone's inbox
 TEMPLATE = "service.html"
 PAGES = {  # message: (page title, HTTP status)
     "subscribe": ("Subscribe", 200),
@@ -120,10 +121,11 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     env = make_env(config.path(config.paths.templates))
     service = Subscriptions(config, store, env, _deliverer(config, connect), clock)
     limiter = ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic)
+    per_address = ClientLimiter(CONFIRMATIONS_PER_ADDRESS, RATE_WINDOW_SECONDS, monotonic)
     pages = Pages(config, env, clock)
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES, MAX_FORM_PARTS=16)
-    _add_routes(app, service, limiter, pages, store)
+    _add_routes(app, service, (limiter, per_address), pages, store)
     app.register_error_handler(HTTPException, lambda exc: _error_page(pages, exc))
     app.after_request(_security_headers(config))
     if proxies:
@@ -131,19 +133,24 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     return app
 
 
-def _add_routes(app: Flask, service: Subscriptions, limiter: ClientLimiter, pages: Pages, store: Store) -> None:
+def _add_routes(app: Flask, service: Subscriptions, limiters: tuple[ClientLimiter, ClientLimiter], pages: Pages,
+                store: Store) -> None:
+    per_client, per_address = limiters
+
     @app.get("/subscribe")
     def subscribe_form():
         return pages.render("subscribe")
 
     @app.post("/subscribe")
     def subscribe():
-        if not limiter.allow(request.remote_addr or ""):
+        if not per_client.allow(request.remote_addr or ""):
             return pages.render("too_many")
         try:
             sign_up = read_sign_up(request.form)
         except SignUpError as exc:
             return pages.render("invalid_form", problem=str(exc))
+        if not per_address.allow(sign_up.email.lower()):
+            return pages.render("check_inbox", email=sign_up.email)  # the same answer; no further email
         try:
             service.subscribe(sign_up)
         except DeliveryError as exc:
