@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 import pytest
 
 from publisher.mime import (MAX_LINE, address_header, assemble, fold_header, list_id_header, normalise_html,
-                            prepare_html, prepare_text, raw_header, text_header, text_part)
+                            prepare_html, prepare_text, raw_header, text_header, text_part, to_bytes)
 
 SLOTS = re.compile(r"__slot_(\w+?)__")
 VALUES = {"name": "Zoë <b>", "url": "https://example.com/unsubscribe?token=abc&x=1"}
@@ -176,3 +176,30 @@ def test_an_assembled_message_parses_without_defects():
     assert [p.defects for p in parsed.walk()] == [[], []]
     assert parsed.get_body(("plain",)).get_content().splitlines() == ["Café"]
     assert msg["From"] == "Ann <ann@example.com>"
+
+
+@pytest.mark.parametrize("name", ["", "Ann", "Zoë Müller", "Ann \"The Quill\", Esq.", "😀 שלום", "x" * 300])
+@pytest.mark.parametrize("policy", [email.policy.SMTP, email.policy.SMTPUTF8])
+def test_to_bytes_is_exactly_what_the_email_package_writes(name, policy):
+    slots = re.compile(r"__slot_(name)__")
+    html_body = prepare_html(normalise_html(long_html() + "<p>Hi __slot_name__</p>\n.dot\n"), slots, "=_b")
+    text_body = prepare_text("Hi __slot_name__\n.\nA line that is only a dot.\n", slots)
+    ctes = {cte: raw_header("Content-Transfer-Encoding", cte) for cte in ("7bit", "quoted-printable")}
+    parts = [text_part(raw_header("Content-Type", 'text/plain; charset="utf-8"'), ctes, *text_body.fill({"name": name})),
+             text_part(raw_header("Content-Type", 'text/html; charset="utf-8"'), ctes, *html_body.fill({"name": name}))]
+    msg = assemble([address_header("From", "News", "news@example.com"), address_header("To", name, "ann@example.com"),
+                    text_header("Subject", f"For {name}"), raw_header("MIME-Version", "1.0"),
+                    raw_header("Content-Type", 'multipart/alternative; boundary="=_b"')], parts)
+    msg["X-Added-Later"] = f"a plain header for {name}"
+    assert to_bytes(msg, policy) == msg.as_bytes(policy=policy)
+
+
+def test_to_bytes_hands_other_messages_to_the_email_package():
+    plain = EmailMessage()
+    plain["From"], plain["To"], plain["Subject"] = "a@example.com", "b@example.com", "Hi"
+    plain.set_content("Zoë\n.\n")
+    assert to_bytes(plain) == plain.as_bytes(policy=email.policy.SMTP)
+    plain.add_alternative("<p>Zoë</p>", subtype="html")
+    plain.preamble = "This is a MIME message."
+    assert to_bytes(plain) == plain.as_bytes(policy=email.policy.SMTP)
+

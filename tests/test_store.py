@@ -115,6 +115,17 @@ def test_sent_delivery_records_reply_and_message_id_and_campaign_finishes(store)
     assert store.get_campaign("post").status == "done"
 
 
+def test_recording_a_send_can_claim_the_next_delivery_in_the_same_commit(store):
+    add_active(store, "a@example.com", "b@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    first = store.claim_next(campaign.id, NOW)
+    second = store.mark_sent_and_claim_next(first, "250 OK", "<1@example.com>", now=NOW)
+    assert (second.subscriber.email, second.status, second.attempts) == ("b@example.com", "sending", 1)
+    assert store.delivery_counts(campaign.id) == DeliveryCounts(sending=1, sent=1)
+    assert store.mark_sent_and_claim_next(second, "250 OK", "<2@example.com>", now=NOW) is None
+    assert store.delivery_counts(campaign.id) == DeliveryCounts(sent=2)
+
+
 def test_rows_left_sending_by_a_crash_are_requeued_and_counted(tmp_path):
     path = tmp_path / "publisher.db"
     with open_store(path) as store:

@@ -205,3 +205,40 @@ def test_factory_picks_maildir_by_default_and_smtp_when_configured(tmp_path):
     assert isinstance(maildir, MaildirTransport) and maildir.path == tmp_path.resolve() / "outbox"
     assert smtp.settings.where == "smtp://news@127.0.0.1:2525"
     assert smtp.settings.password == SECRET and smtp.settings.helo == "example.com"
+
+
+@pytest.fixture
+def pipelining_server(smtp_server):
+    """The aiosmtpd server, advertising PIPELINING (RFC 2920), so the transport sends its commands together."""
+    plain_ehlo = smtp_server.handler.handle_EHLO
+
+    async def handle_EHLO(server, session, envelope, hostname, responses):
+        responses = await plain_ehlo(server, session, envelope, hostname, responses)
+        return [responses[0], "250-PIPELINING", *responses[1:]]
+    smtp_server.handler.handle_EHLO = handle_EHLO
+    return smtp_server
+
+
+def test_pipelined_messages_arrive_intact_including_a_line_that_is_only_a_dot(pipelining_server):
+    smtp = transport(pipelining_server)
+    replies = [smtp.send(message(f"reader{n}@example.com", f"Number {n}")) for n in range(3)]
+    smtp.close()
+    assert all(reply.startswith("250") for reply in replies)
+    assert [r.rcpt_tos for r in pipelining_server.received] == [(f"reader{n}@example.com",) for n in range(3)]
+    for received in pipelining_server.received:
+        assert received.message.get_content() == "First line\n.\nA line that is only a dot, above.\n"
+    assert pipelining_server.handler.connections == 1
+
+
+def test_pipelined_refusals_are_reported_as_before_and_the_connection_goes_on(pipelining_server):
+    pipelining_server.reply_at_rcpt("gone@example.com", "550 5.1.1 No such user")
+    pipelining_server.reply_at_rcpt("busy@example.com", "451 4.3.0 Try again later")
+    smtp = transport(pipelining_server)
+    with pytest.raises(PermanentError) as permanent:
+        smtp.send(message("gone@example.com"))
+    with pytest.raises(TransientError):
+        smtp.send(message("busy@example.com"))
+    assert smtp.send(message("ann@example.com")).startswith("250")
+    smtp.close()
+    assert permanent.value.mailbox_unknown and "550 5.1.1" in permanent.value.reply
+    assert [r.rcpt_tos for r in pipelining_server.received] == [("ann@example.com",)]

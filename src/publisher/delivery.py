@@ -137,9 +137,12 @@ def _work(run: _Run) -> None:
     """One worker: claim, send and record until nothing is left to send or the run stops."""
     transport: Transport | None = None
     try:
-        while (delivery := _next_delivery(run)) is not None:
+        delivery = _next_delivery(run)
+        while delivery is not None:
             transport = transport or run.connect()
-            run.outcomes.put(_deliver(run, transport, delivery))
+            outcome, claimed = _deliver(run, transport, delivery)
+            run.outcomes.put(outcome)
+            delivery = _next_delivery(run, claimed)
     except BaseException as exc:
         run.stop.set()
         run.outcomes.put(exc)
@@ -148,10 +151,11 @@ def _work(run: _Run) -> None:
             transport.close()
 
 
-def _next_delivery(run: _Run) -> Delivery | None:
-    """The next delivery to send, claimed once the rate limit allows; None when all is done or the run stops."""
+def _next_delivery(run: _Run, claimed: Delivery | None = None) -> Delivery | None:
+    """The next delivery to send (`claimed` already, or claimed here), once the rate limit allows; None when all
+    is done or the run stops (a claimed delivery is then released unsent)."""
     while not run.stop.is_set():
-        delivery = run.store.claim_next(run.campaign_id, run.now())
+        delivery, claimed = claimed or run.store.claim_next(run.campaign_id, run.now()), None
         if delivery is None:
             if not _wait_for_retries(run):
                 return None
@@ -160,6 +164,8 @@ def _next_delivery(run: _Run) -> Delivery | None:
         if not run.stop.is_set():
             return delivery
         run.store.release(delivery, now=run.now())
+    if claimed is not None:
+        run.store.release(claimed, now=run.now())
     return None
 
 
@@ -172,21 +178,21 @@ def _wait_for_retries(run: _Run) -> bool:
     return True
 
 
-def _deliver(run: _Run, transport: Transport, delivery: Delivery) -> str:
-    """Send one claimed delivery and record its outcome: 'sent', 'failed' or 'retried'."""
+def _deliver(run: _Run, transport: Transport, delivery: Delivery) -> tuple[str, Delivery | None]:
+    """Send one claimed delivery and record its outcome: 'sent', 'failed' or 'retried'. After a send, the
+    record of it also claims the next delivery, which is returned."""
     msg, message_id = _render(run, delivery)
     try:
         reply = transport.send(msg)
     except PermanentError as exc:
         run.store.mark_failed(delivery, exc.reply, exc.mailbox_unknown, now=run.now())
-        return "failed"
+        return "failed", None
     except TransientError as exc:
-        return _retry_or_fail(run, delivery, exc.reply)
+        return _retry_or_fail(run, delivery, exc.reply), None
     except DeliveryError:
         run.store.release(delivery, now=run.now())
         raise
-    run.store.mark_sent(delivery, reply, message_id, now=run.now())
-    return "sent"
+    return "sent", run.store.mark_sent_and_claim_next(delivery, reply, message_id, now=run.now())
 
 
 def _render(run: _Run, delivery: Delivery) -> tuple[EmailMessage, str]:

@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from .config import Config
 from .errors import ConfigError, DeliveryError
+from .mime import to_bytes
 
 DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
 _UNKNOWN_MAILBOX = re.compile(
@@ -130,9 +131,11 @@ class SmtpTransport:
     def send(self, msg: EmailMessage) -> str:
         sender, recipients = envelope(msg)
         international = not all(a.isascii() for a in (sender, *recipients))
-        payload = msg.as_bytes(policy=email.policy.SMTPUTF8 if international else email.policy.SMTP)
+        payload = to_bytes(msg, email.policy.SMTPUTF8 if international else email.policy.SMTP)
         smtp = self._connection()
         try:
+            if not international and smtp.has_extn("pipelining"):
+                return self._pipelined(smtp, sender, recipients, payload)
             return self._transaction(smtp, sender, recipients, payload, international)
         except smtplib.SMTPResponseException as exc:
             raise self._refused(smtp, exc.smtp_code, exc.smtp_error, "DATA") from None
@@ -157,6 +160,24 @@ class SmtpTransport:
             code, reply = smtp.rcpt(recipient)
             self._expect(smtp, code, reply, f"RCPT TO <{recipient}>", (250, 251))
         code, reply = smtp.data(payload)
+        self._expect(smtp, code, reply, "DATA", (250,))
+        return _reply_text(code, reply)
+
+    def _pipelined(self, smtp: smtplib.SMTP, sender: str, recipients: list[str], payload: bytes) -> str:
+        """The same transaction with its commands sent together (RFC 2920): two round trips instead of four."""
+        commands = [f"MAIL FROM:{smtplib.quoteaddr(sender)}", *(f"RCPT TO:{smtplib.quoteaddr(r)}" for r in recipients),
+                    "DATA"]
+        stages = ["MAIL FROM", *(f"RCPT TO <{r}>" for r in recipients), "DATA"]
+        accepted = [(250,), *((250, 251) for _ in recipients), (354,)]
+        smtp.send("".join(f"{command}\r\n" for command in commands))
+        replies = [smtp.getreply() for _ in commands]
+        for stage, (code, reply), ok in zip(stages, replies, accepted):
+            if code not in ok:
+                if replies[-1][0] == 354:
+                    self._drop()  # the server is waiting for a message it must not get: hang up instead
+                raise self._refused(smtp, code, reply, stage)
+        smtp.send(_dot_stuffed(payload))
+        code, reply = smtp.getreply()
         self._expect(smtp, code, reply, "DATA", (250,))
         return _reply_text(code, reply)
 
@@ -287,11 +308,17 @@ def make_transport(config: Config) -> Callable[[], Transport]:
 
 def envelope(msg: EmailMessage) -> tuple[str, list[str]]:
     """The SMTP sender (Sender or From) and recipients (To and Cc) of a message."""
-    senders = getaddresses(msg.get_all("Sender", []) or msg.get_all("From", []))
-    recipients = [addr for _, addr in getaddresses(msg.get_all("To", []) + msg.get_all("Cc", [])) if addr]
+    senders = _addresses(tuple(msg.get_all("Sender", []) or msg.get_all("From", [])))
+    recipients = [addr for _, addr in _addresses(tuple(msg.get_all("To", []) + msg.get_all("Cc", []))) if addr]
     if not senders or not senders[0][1] or not recipients:
         raise DeliveryError("the message needs a From and a To address; check the newsletter settings")
     return senders[0][1], recipients
+
+
+@functools.lru_cache(maxsize=1024)
+def _addresses(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """getaddresses, remembered: a campaign's From is the same for every message."""
+    return getaddresses(list(values))
 
 
 def mailbox_unknown(code: int, text: str) -> bool:
@@ -302,6 +329,12 @@ def mailbox_unknown(code: int, text: str) -> bool:
     if enhanced:
         return enhanced[1] == "1"
     return bool(_UNKNOWN_MAILBOX.search(text))
+
+
+def _dot_stuffed(payload: bytes) -> bytes:
+    """The message as DATA content: lines starting with a dot doubled, ending with CRLF, then the lone dot."""
+    data = (b"." if payload.startswith(b".") else b"") + payload.replace(b"\n.", b"\n..")
+    return data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n")
 
 
 def _reply_text(code: int, reply: bytes | str) -> str:
