@@ -49,8 +49,14 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}: " if self.path and self.line else f"{self.path}: " if self.path else ""
-        return f"{where}{self.severity}: {self.message}"
+        return f"{self.where}: {self.severity}: {self.message}" if self.where else f"{self.severity}: {self.message}"
+
+    @property
+    def where(self) -> str:
+        """'posts/a.md:3', 'publisher.toml', or '' when the problem has no file."""
+        if self.path is None:
+            return ""
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
 
     @property
     def sort_key(self) -> tuple:

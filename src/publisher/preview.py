@@ -25,13 +25,16 @@ import jinja2
 import watchfiles
 
 from . import preview_pages
-from .build import build_site
+from .build import Build, load_posts, plan_site, render_jobs
+from .cache import parse_print, render_print
 from .check import ERROR, WARNING, Problem, from_error, html_size, problems_from_error, sample_message
 from .config import Config, load_config
+from .content import ParsedPost
 from .errors import PublisherError
 from .newsletter import compile_newsletter
+from .plan import job_key
 from .site import Site
-from .theme import make_env
+from .theme import make_env, shows_whole_site
 
 HOST = "127.0.0.1"
 DEBOUNCE_MS = 300  # the most a burst of saves is gathered before one rebuild
@@ -49,11 +52,42 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class Memory:
+    """What the last good build made, for the next to reuse: every post's parse (valid while the parse
+    fingerprint holds) and every file's job key and bytes."""
+    parse_print: str = ""
+    parsed: Mapping[str, ParsedPost] = field(default_factory=dict)
+    keys: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, bytes] = field(default_factory=dict)
+
+
+def build_in_memory(config: Config, now: dt.datetime, memory: Memory) -> tuple[Build, Memory, int]:
+    """The site with drafts, as `build_site` makes it, rendering only the files whose job key changed since
+    `memory`; returns the build, the memory for next time and how many files were rendered.
+
+    When the site's own templates use the whole site (say, recent posts in a sidebar), nothing is reused.
+    """
+    parse = parse_print(config)
+    templates = config.path(config.paths.templates)
+    loaded = load_posts(config, now, drafts=True, known=memory.parsed if parse == memory.parse_print else None)
+    env = make_env(templates)
+    jobs = plan_site(loaded, env)
+    site_print = render_print(parse, templates, True)
+    keys = {} if shows_whole_site(env, templates) else {job.path: job_key(site_print, job) for job in jobs}
+    kept = {path for path, key in keys.items() if memory.keys.get(path) == key}
+    fresh = render_jobs([job for job in jobs if job.path not in kept])
+    files = {job.path: memory.files[job.path] if job.path in kept else fresh[job.path] for job in jobs}
+    build = Build(site=loaded.site, files=files, warnings=loaded.warnings)
+    return build, Memory(parse, dict(loaded.parsed), keys, files), len(fresh)
+
+
+@dataclass(frozen=True)
 class Rebuilt:
     """One rebuild, for the terminal."""
     changed: tuple[Path, ...]
     seconds: float
     pages: int
+    rendered: int
     problems: tuple[Problem, ...]
     warnings: tuple[Problem, ...]
     bug: BaseException | None = None
@@ -82,6 +116,7 @@ class Preview:
         self._count = 0
         self._snapshot = Snapshot(version=f"{self._boot}.0")
         self._config: Config | None = None
+        self._memory = Memory()
         self._changed = threading.Condition()
         self._pending: set[Path] = set()
         self._dirty = threading.Event()
@@ -161,30 +196,31 @@ class Preview:
         """Build the site with drafts and publish the result; a failure is shown, never raised."""
         started = time.perf_counter()
         old = self._snapshot
-        new, warnings, bug = self._build(old)
+        new, rendered, warnings, bug = self._build(old)
         static_changed = any(path.is_relative_to(self.static_dir()) for path in changed)
         self._publish(new, changed=new.files != old.files or new.problems != old.problems or static_changed)
         rebuilt = Rebuilt(changed, time.perf_counter() - started, sum(p.endswith(".html") for p in new.files),
-                          new.problems, warnings, bug)
+                          rendered, new.problems, warnings, bug)
         self.report(rebuilt)
         return rebuilt
 
-    def _build(self, old: Snapshot) -> tuple[Snapshot, tuple[Problem, ...], BaseException | None]:
+    def _build(self, old: Snapshot) -> tuple[Snapshot, int, tuple[Problem, ...], BaseException | None]:
+        """The new snapshot, the number of files rendered, the build's warnings and a bug if one struck."""
         try:
             config = load_config(self.config_file).with_site_url(self.url)
-            result = build_site(config, self.clock(), drafts=True)
+            result, self._memory, rendered = build_in_memory(config, self.clock(), self._memory)
         except (PublisherError, jinja2.TemplateError) as exc:
             problems = tuple(problems_from_error(exc, self.config_file.parent))
-            return Snapshot(old.version, old.files, old.site, problems), (), None
+            return Snapshot(old.version, old.files, old.site, problems), 0, (), None
         except Exception as exc:  # a bug must not stop the server: show it and keep watching
             problem = Problem(ERROR, f"unexpected {type(exc).__name__}: {exc}")
-            return Snapshot(old.version, old.files, old.site, (problem,)), (), exc
+            return Snapshot(old.version, old.files, old.site, (problem,)), 0, (), exc
         watched = self.source_dirs()
         self._config = config
         if self.source_dirs() != watched:
             self.watcher.restart()
         warnings = tuple(from_error(w, WARNING) for w in result.warnings)
-        return Snapshot(old.version, result.files, result.site), warnings, None
+        return Snapshot(old.version, result.files, result.site), rendered, warnings, None
 
     def _publish(self, snapshot: Snapshot, changed: bool) -> None:
         with self._changed:
@@ -223,7 +259,7 @@ class Preview:
         return Response(HTTPStatus.NOT_FOUND, snapshot.files.get("404.html", b"<!doctype html><h1>Not found</h1>"))
 
     def _newsletter(self, site: Site, path: str) -> Response:
-        slug = path.removeprefix("/newsletter/").strip("/")
+        slug = path.removeprefix("/newsletter/").removesuffix("index.html").strip("/")
         if not slug:
             return Response(HTTPStatus.OK, preview_pages.newsletter_index(site))
         post = next((p for p in site.posts if p.slug == slug), None)

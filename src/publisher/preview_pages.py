@@ -67,17 +67,11 @@ def _js_string(text: str) -> str:
 def error_page(problems: Iterable[Problem]) -> bytes:
     """The page shown instead of every page while the site does not build."""
     items = "".join(
-        f'<li class="{escape(p.severity)}"><code>{escape(_where(p))}</code><br>{escape(p.message)}</li>'
+        f'<li class="{escape(p.severity)}"><code>{escape(p.where or p.severity)}</code><br>{escape(p.message)}</li>'
         for p in problems)
     body = (f"<h1>The site did not build</h1><p>Fix the problem and save; this page reloads by itself.</p>"
             f'<ol class="problems">{items}</ol>')
     return _document("Build failed", Markup(body))
-
-
-def _where(problem: Problem) -> str:
-    if problem.path is None:
-        return problem.severity
-    return f"{problem.path}:{problem.line}" if problem.line else str(problem.path)
 
 
 def email_page(subject: str, msg: EmailMessage, size: int, limit: int, warnings: Iterable[Problem]) -> bytes:

@@ -62,7 +62,7 @@ def _report(rebuilt, root: Path, debug: bool) -> None:
     changed = ", ".join(_relative(path, root) for path in rebuilt.changed)
     verb = "Rebuild failed" if rebuilt.problems else "Rebuilt" if rebuilt.changed else "Built"
     click.echo(f"{verb} in {rebuilt.seconds:.2f} s" + (f" ({changed})" if changed else "")
-               + ("" if rebuilt.problems else f": {rebuilt.pages} pages"))
+               + ("" if rebuilt.problems else f": {rebuilt.rendered} files rendered, {rebuilt.pages} pages in all"))
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -70,10 +70,7 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _located(problem) -> str:
-    if problem.path is None:
-        return problem.message
-    where = f"{problem.path}:{problem.line}" if problem.line else str(problem.path)
-    return f"{where}: {problem.message}"
+    return f"{problem.where}: {problem.message}" if problem.where else problem.message
 
 
 @main.command()
