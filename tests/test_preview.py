@@ -85,6 +85,13 @@ def test_a_rebuild_serves_exactly_what_a_clean_build_makes_rendering_only_what_c
     assert 0 < reports[-1].rendered < len(clean)
 
 
+def test_a_post_in_a_new_sub_folder_is_served(site_dir, preview):
+    (site_dir.posts / "2025").mkdir()
+    site_dir.post("2025/2025-01-02-new-year.md", post_text("New year", date="2025-01-02", summary="Hello."))
+    status, body = served_within(f"{preview.url}/posts/new-year/", lambda s, b: s == 200, seconds=5)
+    assert status == 200 and "New year" in body
+
+
 def test_broken_front_matter_shows_an_error_page_then_recovers_when_fixed(site_dir, preview):
     url = f"{preview.url}/posts/stretches/"
     site_dir.post("2024-05-03-stretches.md", '---\ntitle: "Five stretches\ndate: 2024-05-03\n---\n\nBody.\n')

@@ -1,7 +1,7 @@
 """Live preview: the site built in memory with drafts, served on 127.0.0.1, rebuilt when a source changes, and
 open pages reloaded.
 
-Three parts, each on its own thread: a `SourceWatcher` (watchfiles) reports changed sources; the rebuild loop
+Three parts, each on its own thread: a `SourceWatcher` (see watch.py) reports changed sources; the rebuild loop
 builds the site and publishes a `Snapshot`; the HTTP server answers every request from the latest snapshot.
 Nothing is written to disk. A failed build keeps the last good files, but every page shows the problems (and
 the terminal is told) until a save fixes them; the server keeps running whatever goes wrong.
@@ -14,7 +14,7 @@ import mimetypes
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +22,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import jinja2
-import watchfiles
 
 from . import preview_pages
 from .build import Build, load_posts, plan_site, render_jobs
@@ -35,10 +34,9 @@ from .newsletter import compile_newsletter
 from .plan import job_key
 from .site import Site
 from .theme import make_env, shows_whole_site
+from .watch import SourceWatcher
 
 HOST = "127.0.0.1"
-DEBOUNCE_MS = 300  # the most a burst of saves is gathered before one rebuild
-STEP_MS = 50  # a pause this long ends a burst
 KEEPALIVE_SECONDS = 15
 
 
@@ -345,71 +343,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:
         """Quiet: the terminal shows rebuilds, not every request."""
-
-
-class _Either:
-    """Set when either event is set (watchfiles polls `is_set()` to know when to stop)."""
-
-    def __init__(self, *events: threading.Event):
-        self.events = events
-
-    def is_set(self) -> bool:
-        return any(event.is_set() for event in self.events)
-
-
-class SourceWatcher:
-    """Reports each debounced batch of changes to publisher.toml and, recursively, to the source folders.
-
-    The site's folder is watched on its own, not recursively (it may hold .venv/, _site/ and the database);
-    the source folders get a recursive watch that restarts whenever the folder list may have changed: a change
-    to publisher.toml, or a source folder appearing or going.
-    """
-
-    def __init__(self, config_file: Path, source_dirs: Callable[[], list[Path]],
-                 on_change: Callable[[set[Path]], None], stop: threading.Event):
-        self.config_file = config_file
-        self.source_dirs = source_dirs
-        self.on_change = on_change
-        self.stop = stop
-        self._restart = threading.Event()
-        self._watching = (threading.Event(), threading.Event())  # root, source folders
-
-    def wait_until_watching(self, timeout: float = 10) -> None:
-        for event in self._watching:
-            event.wait(timeout)
-
-    def restart(self) -> None:
-        """Watch the source folders afresh (publisher.toml may name others now)."""
-        self._restart.set()
-
-    def close(self) -> None:
-        self.stop.set()
-        self._restart.set()
-
-    def run_root(self) -> None:
-        self._watching[0].set()
-        for changes in watchfiles.watch(self.config_file.parent, watch_filter=self._is_root_source, recursive=False,
-                                        stop_event=self.stop, debounce=DEBOUNCE_MS, step=STEP_MS):
-            self.restart()
-            self.on_change(_paths(changes))
-
-    def _is_root_source(self, change: watchfiles.Change, path: str) -> bool:
-        return Path(path) == self.config_file or Path(path) in self.source_dirs()
-
-    def run_dirs(self) -> None:
-        while not self.stop.is_set():
-            self._restart.clear()
-            dirs = [d for d in self.source_dirs() if d.is_dir()]
-            self._watching[1].set()
-            if not dirs:  # nothing to watch until the root watcher sees a source folder appear
-                self._restart.wait()
-                continue
-            for changes in watchfiles.watch(*dirs, stop_event=_Either(self.stop, self._restart),
-                                            debounce=DEBOUNCE_MS, step=STEP_MS):
-                self.on_change(_paths(changes))
-
-
-def _paths(changes: Iterable[tuple[watchfiles.Change, str]]) -> set[Path]:
-    """The changed paths, less files that came and went within the batch (an editor's temporary files)."""
-    added = {path for change, path in changes if change == watchfiles.Change.added}
-    return {Path(path) for _, path in changes if path not in added or Path(path).exists()}
