@@ -82,6 +82,16 @@ def test_what_the_build_refuses_is_reported_without_writing_anything(site_dir):
     assert not site_dir.out.exists()
 
 
+def test_a_broken_config_is_reported_without_a_traceback(site_dir):
+    site_dir.config(BASIC_TOML.replace("[site]", "[site]\ntitel = 'Typo'"))
+    result = site_dir.run("check", env=ENV)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{site_dir.root / 'publisher.toml'}: error: unknown key 'site.titel'; did you mean 'site.title'?",
+        "The site does not build: 1 error, 0 warnings"]
+    assert "Traceback" not in result.output
+
+
 def test_warnings_fail_only_with_strict(site_dir):
     site_dir.post("a.md", post_text("A post", body="No summary in the front matter.", colour="blue"))
     relaxed = site_dir.run("check", env=ENV)

@@ -107,6 +107,22 @@ def test_broken_front_matter_shows_an_error_page_then_recovers_when_fixed(site_d
     assert status == 200 and "Fixed now." in body
 
 
+def test_a_broken_config_is_shown_then_recovers_when_fixed(site_dir, preview):
+    good = (site_dir.root / "publisher.toml").read_text()
+    site_dir.config(good.replace("[site]", "[site]\ntitel = 'Typo'"))
+    status, body = served_within(f"{preview.url}/", lambda s, b: s == 500, seconds=5)
+    assert status == 500 and "publisher.toml" in body and "unknown key &#39;site.titel&#39;" in body
+    site_dir.config(good)
+    assert served_within(f"{preview.url}/", lambda s, b: s == 200, seconds=5)[0] == 200
+
+
+def test_the_error_page_escapes_what_it_shows(site_dir, preview):
+    site_dir.post("2024-05-03-stretches.md", post_text("Five stretches", date='"<script>alert(1)</script>"'))
+    status, body = served_within(f"{preview.url}/", lambda s, b: s == 500, seconds=5)
+    assert status == 500
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert" not in body
+
+
 def test_a_broken_template_is_shown_with_its_file_and_line(site_dir, preview):
     templates = site_dir.root / "templates"
     templates.mkdir()
