@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jinja2
 
 from .config import Config
-from .content import ParsedPost, Post, parse_sources, read_sources
+from .content import ParsedPost, Post, Source, parse_sources, read_sources
 from .errors import ContentError
 from .feeds import feed_jobs
 from .pages import page_jobs
@@ -48,9 +49,10 @@ def load_site(config: Config, now: dt.datetime, drafts: bool = False) -> tuple[S
 
 
 def load_posts(config: Config, now: dt.datetime, drafts: bool = False,
-               known: Mapping[str, ParsedPost] | None = None) -> Loaded:
+               known: Mapping[str, ParsedPost] | None = None, sources: list[Source] | None = None) -> Loaded:
     """Phase one, reusing the parse of every post file whose digest is in `known`."""
-    sources = read_sources(config.path(config.paths.posts), config.root)
+    if sources is None:
+        sources = read_sources(config.path(config.paths.posts), config.root)
     parsed = parse_sources(sources, config.site.url, config.tz, config.content.raw_html, known)
     site = make_site(config, [p.post for p in parsed.values()], now.astimezone(config.tz), drafts)
     return Loaded(site, tuple(w for p in parsed.values() for w in p.warnings), parsed)
@@ -63,11 +65,16 @@ def build_site(config: Config, now: dt.datetime, drafts: bool = False) -> Build:
     return Build(site=loaded.site, files=render_jobs(jobs), warnings=loaded.warnings)
 
 
-def plan_site(loaded: Loaded, env: jinja2.Environment) -> list[Job]:
-    """Every file of the site as a job: pages, feeds, sitemap and the newsletters' web versions."""
+def plan_site(loaded: Loaded, env: jinja2.Environment, own_pages: bool = True) -> list[Job]:
+    """Every file of the site as a job: pages, feeds, sitemap and the newsletters' web versions.
+
+    With the default page templates (`own_pages` False) a listing of posts depends only on what lists show of
+    them, not on their bodies; a site's own templates might show anything, so there every post counts whole.
+    """
     fp = post_prints(loaded)
+    lp = fp if own_pages else listing_prints(fp)
     site = loaded.site
-    return [*page_jobs(site, env, fp), *feed_jobs(site, fp), *newsletter_jobs(site, env, fp)]
+    return [*page_jobs(site, env, fp, lp), *feed_jobs(site, fp), *newsletter_jobs(site, env, fp)]
 
 
 def render_jobs(jobs: list[Job]) -> dict[str, bytes]:
@@ -84,9 +91,21 @@ def post_prints(loaded: Loaded) -> PostPrint:
     digests = {parsed.post.source: digest for digest, parsed in loaded.parsed.items()}
     site = loaded.site
 
+    @functools.cache
     def fingerprint(post: Post) -> str:
         unpublished = site.show_unpublished and site.is_unpublished(post)
         return digests[post.source] + ("-unpublished" if unpublished else "")
+    return fingerprint
+
+
+def listing_prints(fp: PostPrint) -> PostPrint:
+    """A post's fingerprint as the default templates' lists (home, tags, archive, neighbours) see it: everything
+    about the post but its body."""
+    @functools.cache
+    def fingerprint(post: Post) -> str:
+        shown = (post.title, post.date, post.updated, post.summary, post.tags, post.draft, post.url, post.image,
+                 post.image_alt, fp(post).endswith("-unpublished"))
+        return hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
     return fingerprint
 
 

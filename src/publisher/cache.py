@@ -1,8 +1,10 @@
 """The build cache (paths.cache, .publisher-cache/ by default): what the last build parsed and wrote.
 
-Two files, each rewritten only when it changes:
-  posts.pickle    every post's parse, by the digest of its file's path and bytes;
-  outputs.pickle  for each output folder, every file written there: its job key and its size and mtime.
+Three kinds of file, each rewritten only when it changes:
+  posts-*.pickle  every post's parse, by the digest of its file's path and bytes (read only when needed);
+  sources.pickle  the post files' stat signatures and digests, so that unchanged files need not be read;
+  outputs.pickle  for the output folder, every file written there (its job key, size and mtime) and a
+                  summary of what that build was made from, to tell at once that nothing has changed.
 
 Each is tied to fingerprints of everything else that shapes the output: the publisher code, the libraries it
 renders with, the config and, for outputs, the templates and the build mode. Any change to those and the cache
@@ -12,6 +14,7 @@ text, so deleting the folder (or `publisher build --clean`) is always safe.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import importlib.util
 import os
@@ -22,11 +25,14 @@ from pathlib import Path
 
 from .config import Config
 from .content import ParsedPost
+from .errors import ContentError
 
 CACHE_VERSION = 1
 PACKAGE = Path(__file__).parent
 LIBRARIES = ("jinja2", "markupsafe", "yaml", "frontmatter", "cmarkgfm", "feedgen", "lxml", "mjml", "css_inline")
-POSTS_FILE = "posts.pickle"
+POSTS_FILE = "posts-{}.pickle"
+SHARDS = "0123456789abcdef"  # posts are kept in 16 files by the first digit of their digest: an edit rewrites one
+SOURCES_FILE = "sources.pickle"
 OUTPUTS_FILE = "outputs.pickle"
 
 
@@ -38,10 +44,22 @@ class Record:
     mtime_ns: int
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What the last build into a folder was made from: its post files (by digest, in order), each post's date
+    and draft flag and the build's time (which posts show depends on it), and what it reported."""
+    digests: tuple[str, ...]
+    states: tuple[tuple[dt.datetime, bool], ...]
+    built_at: dt.datetime
+    posts: int
+    warnings: tuple[ContentError, ...] = field(compare=False)  # follow from the posts and config
+
+
 @dataclass
 class BuildCache:
-    posts: dict[str, ParsedPost] = field(default_factory=dict)
+    signatures: dict[str, tuple] = field(default_factory=dict)  # post file -> (stat signature, digest)
     outputs: dict[str, Record] = field(default_factory=dict)
+    summary: Summary | None = None
 
 
 def parse_print(config: Config) -> str:
@@ -69,17 +87,32 @@ def render_print(parse: str, templates: Path, drafts: bool) -> str:
 
 def load_cache(folder: Path, parse: str, render: str, out_dir: Path) -> BuildCache:
     """The cache for these fingerprints and output folder; empty parts where missing, stale or unreadable."""
-    posts = _load(folder / POSTS_FILE, parse) or {}
-    outputs = (_load(folder / OUTPUTS_FILE, render) or {}).get(str(out_dir), {})
-    return BuildCache(posts=posts, outputs=outputs)
+    signatures = _load(folder / SOURCES_FILE, parse) or {}
+    outputs, summary = (_load(folder / OUTPUTS_FILE, render) or {}).get(str(out_dir), ({}, None))
+    return BuildCache(signatures=signatures, outputs=outputs, summary=summary)
 
 
-def save_cache(folder: Path, parse: str, render: str, out_dir: Path, old: BuildCache, new: BuildCache) -> None:
-    """Write the parts of the cache that changed (each atomically: a crash leaves the old one or the new one)."""
-    if new.posts.keys() != old.posts.keys():
-        _save(folder / POSTS_FILE, parse, new.posts)
-    if new.outputs != old.outputs:
-        _save(folder / OUTPUTS_FILE, render, {str(out_dir): new.outputs})
+def load_posts(folder: Path, parse: str) -> dict[str, ParsedPost]:
+    """The cached parse of every post, by digest (the big part of the cache, so read only when needed)."""
+    posts: dict[str, ParsedPost] = {}
+    for shard in SHARDS:
+        posts.update(_load(folder / POSTS_FILE.format(shard), parse) or {})
+    return posts
+
+
+def save_cache(folder: Path, parse: str, render: str, out_dir: Path, old: BuildCache, new: BuildCache,
+               posts: dict[str, ParsedPost] | None = None, old_posts: dict[str, ParsedPost] | None = None) -> None:
+    """Write the parts of the cache that changed (each atomically: a crash leaves the old one or the new one);
+    `posts` when the posts' parse changed (only the shards that differ from `old_posts` are written)."""
+    if posts is not None:
+        for shard in SHARDS:
+            part = {digest: parsed for digest, parsed in posts.items() if digest.startswith(shard)}
+            if part.keys() != {digest for digest in (old_posts or {}) if digest.startswith(shard)}:
+                _save(folder / POSTS_FILE.format(shard), parse, part)
+    if new.signatures != old.signatures:
+        _save(folder / SOURCES_FILE, parse, new.signatures)
+    if new.outputs != old.outputs or new.summary != old.summary:
+        _save(folder / OUTPUTS_FILE, render, {str(out_dir): (new.outputs, new.summary)})
 
 
 def _load(path: Path, fingerprint: str):

@@ -6,7 +6,9 @@ import datetime as dt
 import difflib
 import functools
 import hashlib
+import os
 import re
+import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,10 +63,17 @@ class ParsedPost:
 
 @dataclass(frozen=True)
 class Source:
-    """A post file as read: where it is (as shown in messages), its bytes, and a digest of both."""
+    """A post file: where it is (as shown in messages), a digest of that path and its bytes, the bytes when they
+    were read, and its stat signature when stable (see `read_sources`)."""
     path: Path
-    raw: bytes
+    file: Path
     digest: str
+    raw: bytes | None = None
+    signature: tuple[int, int, int, int] | None = None
+
+
+Signatures = Mapping[str, tuple[tuple[int, int, int, int], str]]  # shown path -> (stat signature, digest)
+STABLE_NS = 2_000_000_000  # a file changed this recently may change again within the same mtime tick
 
 
 class _YAML(YAMLHandler):
@@ -84,9 +93,21 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "post"
 
 
-def find_posts(posts_dir: Path) -> list[Path]:
-    """Every Markdown file under posts/, sorted for a stable build."""
-    return sorted(p for p in posts_dir.rglob("*.md") if p.is_file())
+def find_posts(posts_dir: Path) -> list[tuple[Path, os.stat_result]]:
+    """Every Markdown file under posts/ with its stat, sorted for a stable build."""
+    found, folders = [], [str(posts_dir)]
+    while folders:
+        try:
+            entries = list(os.scandir(folders.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir():
+                folders.append(entry.path)
+            elif entry.name.endswith(".md") and entry.is_file():
+                found.append((entry.path, entry.stat()))
+    found.sort(key=lambda item: item[0].split(os.sep))  # the order of Path objects, without making them first
+    return [(Path(path), st) for path, st in found]
 
 
 def decode_post(path: Path, raw: bytes) -> str:
@@ -248,13 +269,27 @@ def read_posts(posts_dir: Path, root: Path, site_url: str, tz: ZoneInfo,
     return [p.post for p in parsed.values()], [w for p in parsed.values() for w in p.warnings]
 
 
-def read_sources(posts_dir: Path, root: Path) -> list[Source]:
-    """Every post file's bytes, with a digest of its path and bytes (what the build cache knows it by)."""
+def read_sources(posts_dir: Path, root: Path, known: Signatures | None = None) -> list[Source]:
+    """Every post file with a digest of its path and bytes (what the build cache knows it by).
+
+    A file whose size, times and inode are those in `known` is not read again (as make and git decide); a
+    signature is only offered for remembering once the file has been still for a moment, so that an edit
+    landing in the same mtime tick as the previous one is never missed.
+    """
+    known = known or {}
+    now = time.time_ns()
     sources = []
-    for path in find_posts(posts_dir):
-        shown, raw = _display_path(path, root), path.read_bytes()
+    for path, st in find_posts(posts_dir):
+        shown = _display_path(path, root)
+        signature = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        stable = signature if now - max(st.st_mtime_ns, st.st_ctime_ns) > STABLE_NS else None
+        remembered = known.get(str(shown))
+        if remembered and stable and remembered[0] == signature:
+            sources.append(Source(shown, path, remembered[1], signature=signature))
+            continue
+        raw = path.read_bytes()
         digest = hashlib.blake2b(str(shown).encode() + b"\0" + raw, digest_size=16).hexdigest()
-        sources.append(Source(shown, raw, digest))
+        sources.append(Source(shown, path, digest, raw, stable))
     return sources
 
 
@@ -282,7 +317,8 @@ def parse_sources(sources: list[Source], site_url: str, tz: ZoneInfo, allow_html
 
 def _parse_source(source: Source, site_url: str, tz: ZoneInfo, allow_html: bool) -> ParsedPost | ContentError:
     try:
-        return parse_post(source.path, decode_post(source.path, source.raw), site_url, tz, allow_html)
+        raw = source.file.read_bytes() if source.raw is None else source.raw
+        return parse_post(source.path, decode_post(source.path, raw), site_url, tz, allow_html)
     except ContentError as exc:
         return exc
 

@@ -6,39 +6,45 @@ A file's inputs are its job's `depends` plus the site's fingerprint (code, libra
 With the default templates each page's `depends` is exact. A site's own page templates may show more (say,
 the latest posts in every page's sidebar); when they use the site's post or tag lists, every post's
 fingerprint joins the site's, so a change to any post re-renders every page.
+
+When no post file changed, no post's visibility changed with the time, and every file of the last build is
+still on disk as written, there is nothing to render: the posts are not even loaded unless asked for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache as build_cache
 from .build import Loaded, load_posts, plan_site, post_prints, render_jobs
 from .config import Config
-from .output import unchanged, write_site
+from .content import Source, read_sources
+from .errors import ContentError
+from .output import STATIC_KEY, unchanged, write_site
 from .plan import job_key
-from .theme import make_env, shows_whole_site
+from .theme import has_own_pages, make_env, shows_whole_site
 
 
 @dataclass(frozen=True)
 class Update:
-    loaded: Loaded
+    posts: int  # posts in the site
+    warnings: tuple[ContentError, ...]
     files: int  # files in the site
     pages: int  # HTML pages in the site
     rendered: int  # files rendered in this build
     written: int  # files written (new or changed)
     removed: int  # files removed (no longer part of the site)
+    load: Callable[[], Loaded]
 
-    @property
+    @functools.cached_property
     def site(self):
-        return self.loaded.site
-
-    @property
-    def warnings(self):
-        return self.loaded.warnings
+        """The site that was built (loaded from the cache on first use when nothing had to be rendered)."""
+        return self.load().site
 
 
 def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = False,
@@ -49,19 +55,67 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     parse = build_cache.parse_print(config)
     render = build_cache.render_print(parse, templates, drafts)
     old = build_cache.BuildCache() if clean else build_cache.load_cache(folder, parse, render, out_dir)
-    loaded = load_posts(config, now, drafts, known=old.posts)
+    sources = read_sources(config.path(config.paths.posts), config.root, old.signatures)
+    statics = (config.path(config.paths.static),)
+    if old.summary and _same_sources(old.summary, sources, now, drafts):
+        keys = {path: record.key for path, record in old.outputs.items() if record.key != STATIC_KEY}
+        if len(unchanged(out_dir, old.outputs, keys)) == len(keys):
+            return _nothing_to_render(config, now, drafts, out_dir, (folder, parse, render), old, keys, statics)
+    known = build_cache.load_posts(folder, parse) if not clean else {}
+    loaded = load_posts(config, now, drafts, known=known, sources=sources)
     env = make_env(templates)
-    jobs = plan_site(loaded, env)
+    jobs = plan_site(loaded, env, has_own_pages(templates))
     site_print = render + (_all_posts_print(loaded) if shows_whole_site(env, templates) else "")
     keys = {job.path: job_key(site_print, job) for job in jobs}
     kept = unchanged(out_dir, old.outputs, keys) if not clean else set()
     files = render_jobs([job for job in jobs if job.path not in kept])
-    result = write_site(files, out_dir, keys, None if clean else old.outputs or None,
-                        (config.path(config.paths.static),))
-    new = build_cache.BuildCache(posts=dict(loaded.parsed), outputs=result.records)
+    result = write_site(files, out_dir, keys, None if clean else old.outputs or None, statics)
+    new = build_cache.BuildCache(_signatures(sources), result.records, _summary(loaded, sources))
+    build_cache.save_cache(folder, parse, render, out_dir, old, new,
+                           posts=loaded.parsed if loaded.parsed.keys() != known.keys() else None, old_posts=known)
+    return Update(len(loaded.site.posts), loaded.warnings, len(keys), _pages(keys), len(files), result.written,
+                  result.removed, lambda: loaded)
+
+
+def _nothing_to_render(config: Config, now: dt.datetime, drafts: bool, out_dir: Path, where: tuple,
+                       old: build_cache.BuildCache, keys: dict[str, str], statics: tuple[Path, ...]) -> Update:
+    """The site is as the last build left it: only static files may need copying."""
+    folder, parse, render = where
+    result = write_site({}, out_dir, keys, old.outputs, statics)
+    new = build_cache.BuildCache(old.signatures, result.records, old.summary)
     build_cache.save_cache(folder, parse, render, out_dir, old, new)
-    return Update(loaded, files=len(keys), pages=sum(p.endswith(".html") for p in keys), rendered=len(files),
-                  written=result.written, removed=result.removed)
+    load = functools.partial(load_posts, config, now, drafts, build_cache.load_posts(folder, parse))
+    return Update(old.summary.posts, old.summary.warnings, len(keys), _pages(keys), 0, result.written,
+                  result.removed, load)
+
+
+def _same_sources(summary: build_cache.Summary, sources: list[Source], now: dt.datetime, drafts: bool) -> bool:
+    """Whether the post files are those of the last build and each post is still shown (or not) as it was."""
+    if summary.digests != tuple(source.digest for source in sources):
+        return False
+    return all(_shown(state, now, drafts) == _shown(state, summary.built_at, drafts) for state in summary.states)
+
+
+def _shown(state: tuple[dt.datetime, bool], now: dt.datetime, drafts: bool) -> tuple[bool, bool]:
+    """(in the site, marked unpublished): what a post's date and draft flag mean at `now`."""
+    date, draft = state
+    unpublished = draft or date > now
+    return (drafts or not unpublished, drafts and unpublished)
+
+
+def _summary(loaded: Loaded, sources: list[Source]) -> build_cache.Summary:
+    posts = {parsed.post.source: parsed.post for parsed in loaded.parsed.values()}
+    states = tuple((posts[s.path].date, posts[s.path].draft) for s in sources)
+    return build_cache.Summary(tuple(s.digest for s in sources), states, loaded.site.now, len(loaded.site.posts),
+                               loaded.warnings)
+
+
+def _signatures(sources: list[Source]) -> dict[str, tuple]:
+    return {str(s.path): (s.signature, s.digest) for s in sources if s.signature}
+
+
+def _pages(keys: dict[str, str]) -> int:
+    return sum(path.endswith(".html") for path in keys)
 
 
 def _all_posts_print(loaded: Loaded) -> str:

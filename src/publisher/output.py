@@ -32,13 +32,13 @@ class Written:
 
 def unchanged(out_dir: Path, records: Mapping[str, Record], keys: Mapping[str, str]) -> set[str]:
     """The paths whose job key is the one they were last written with, and whose file is still as written."""
-    kept = set()
+    kept, folder = set(), str(out_dir)
     for path, key in keys.items():
         record = records.get(path)
         if record is None or record.key != key:
             continue
         try:
-            st = os.stat(out_dir / path)
+            st = os.stat(f"{folder}/{path}")
         except OSError:
             continue
         if st.st_size == record.size and st.st_mtime_ns == record.mtime_ns:

@@ -13,10 +13,11 @@ from .site import Site
 THEME_ASSETS = ("assets/style.css",)
 
 
-def page_jobs(site: Site, env: jinja2.Environment, fp: PostPrint) -> list[Job]:
-    """Every page of the site with what it shows: the home pages, posts, tags, archive, 404, sitemap."""
-    jobs = [*home_jobs(site, env, fp), *post_jobs(site, env, fp), *tag_jobs(site, env, fp)]
-    jobs.append(Job("archive/index.html", tuple(map(fp, site.posts)),
+def page_jobs(site: Site, env: jinja2.Environment, fp: PostPrint, lp: PostPrint) -> list[Job]:
+    """Every page of the site with what it shows: the home pages, posts, tags, archive, 404, sitemap. `fp` is
+    a post's fingerprint as a whole, `lp` as lists of posts show it."""
+    jobs = [*home_jobs(site, env, lp), *post_jobs(site, env, fp, lp), *tag_jobs(site, env, lp)]
+    jobs.append(Job("archive/index.html", tuple(map(lp, site.posts)),
                     functools.partial(_render, env, "archive.html", site, page=_page(site, "Archive", "archive/"),
                                       years=_by_year(site.posts))))
     jobs.append(Job("404.html", (), functools.partial(_render, env, "404.html", site,
@@ -48,13 +49,13 @@ def home_jobs(site: Site, env: jinja2.Environment, fp: PostPrint) -> list[Job]:
     return jobs
 
 
-def post_jobs(site: Site, env: jinja2.Environment, fp: PostPrint) -> list[Job]:
+def post_jobs(site: Site, env: jinja2.Environment, fp: PostPrint, lp: PostPrint) -> list[Job]:
     """One page per post, each with links to its neighbours."""
     jobs = []
     for i, post in enumerate(site.posts):
         newer = site.posts[i - 1] if i > 0 else None
         older = site.posts[i + 1] if i + 1 < len(site.posts) else None
-        depends = (fp(post), newer and fp(newer), older and fp(older))
+        depends = (fp(post), newer and lp(newer), older and lp(older))
         jobs.append(Job(post.path + "index.html", depends, functools.partial(render_post, site, env, post, newer, older)))
     return jobs
 

@@ -12,6 +12,7 @@ DEFAULTS = Path(__file__).parent / "defaults" / "templates"  # the project's tem
 _AUTOESCAPE = ("html", "xml", "mjml", "j2")
 # What a page template may ask of `site` without depending on every post: the rest (site.posts, site.tags…)
 # makes the incremental build re-render every page whenever any post changes.
+_PAGE_SUFFIXES = (".html", ".xml", ".css")
 _LOCAL_SITE_ATTRIBUTES = {"absolute", "url", "config", "tag_slug", "is_unpublished", "show_unpublished"}
 
 
@@ -40,12 +41,17 @@ def format_date(value: dt.datetime, style: str = "long") -> str:
     return f"{value.day} {value:%B %Y}"
 
 
+def has_own_pages(site_templates: Path) -> bool:
+    """Whether the site has templates of its own for pages (rather than only, say, its newsletter's)."""
+    return site_templates.is_dir() and any(p.suffix in _PAGE_SUFFIXES for p in site_templates.rglob("*"))
+
+
 def shows_whole_site(env: jinja2.Environment, site_templates: Path) -> bool:
     """Whether any of the site's own templates uses `site` beyond what a single page needs (e.g. site.posts)."""
     if not site_templates.is_dir():
         return False
     for path in sorted(site_templates.rglob("*")):
-        if path.is_file() and path.suffix in (".html", ".xml", ".css"):
+        if path.is_file() and path.suffix in _PAGE_SUFFIXES:
             try:
                 tree = env.parse(path.read_text(encoding="utf-8"))
             except (jinja2.TemplateSyntaxError, UnicodeDecodeError):

@@ -39,7 +39,7 @@ def run_build(config, out: Path | None = None, drafts: bool = False, clean: bool
     result = update_site(config, now_utc(), out_dir, drafts=drafts, clean=clean)
     print_warnings(result.warnings)
     seconds = time.perf_counter() - started
-    click.echo(f"Built {len(result.site.posts)} posts, {result.pages} pages and 3 feeds "
+    click.echo(f"Built {result.posts} posts, {result.pages} pages and 3 feeds "
                f"({result.files} files, {result.written} written) into {_shown(out_dir)} in {seconds:.2f} s")
     return result
 
