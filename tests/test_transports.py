@@ -242,3 +242,13 @@ def test_pipelined_refusals_are_reported_as_before_and_the_connection_goes_on(pi
     smtp.close()
     assert permanent.value.mailbox_unknown and "550 5.1.1" in permanent.value.reply
     assert [r.rcpt_tos for r in pipelining_server.received] == [("ann@example.com",)]
+
+
+def test_envelope_of_prepared_address_headers_matches_the_parsed_one():
+    from publisher.mime import address_header, assemble
+    from publisher.transports import envelope
+    prepared = assemble([address_header("From", "News, Weekly", "news@example.com"),
+                         address_header("To", 'Zoë "Z" <Müller>', "zoe@example.com")], [])
+    plain = message('"Zoë \\"Z\\" <Müller>" <zoe@example.com>')
+    plain.replace_header("From", '"News, Weekly" <news@example.com>')
+    assert envelope(prepared) == envelope(plain) == ("news@example.com", ["zoe@example.com"])

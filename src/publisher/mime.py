@@ -55,11 +55,13 @@ class FoldedHeader(str):
 
     name: str
     folded: str
+    addr_specs: tuple[str, ...] | None  # for an address header built here: its addresses, known without parsing
 
     def __new__(cls, name: str, value: str, folded: str) -> FoldedHeader:
         header = super().__new__(cls, value)
         header.name = name
         header.folded = folded
+        header.addr_specs = None
         return header
 
     def fold(self, *, policy: Policy) -> str:
@@ -97,7 +99,9 @@ def address_header(name: str, display_name: str, addr_spec: str) -> FoldedHeader
     if not addr_spec.isascii():
         local, _, domain = addr_spec.rpartition("@")
         return fold_header(name, Address(display_name, local, domain), utf8=True)
-    return _phrase_header(name, display_name, addr_spec, addr_spec)
+    header = _phrase_header(name, display_name, addr_spec, addr_spec)
+    header.addr_specs = (addr_spec,)
+    return header
 
 
 def list_id_header(title: str, list_id: str) -> FoldedHeader:

@@ -308,16 +308,23 @@ def make_transport(config: Config) -> Callable[[], Transport]:
 
 def envelope(msg: EmailMessage) -> tuple[str, list[str]]:
     """The SMTP sender (Sender or From) and recipients (To and Cc) of a message."""
-    senders = _addresses(tuple(msg.get_all("Sender", []) or msg.get_all("From", [])))
-    recipients = [addr for _, addr in _addresses(tuple(msg.get_all("To", []) + msg.get_all("Cc", []))) if addr]
+    senders = _addresses(msg.get_all("Sender", []) or msg.get_all("From", []))
+    recipients = [addr for _, addr in _addresses(msg.get_all("To", []) + msg.get_all("Cc", [])) if addr]
     if not senders or not senders[0][1] or not recipients:
         raise DeliveryError("the message needs a From and a To address; check the newsletter settings")
     return senders[0][1], recipients
 
 
+def _addresses(values: list) -> list[tuple[str, str]]:
+    """The (name, address) pairs of address headers; the address alone where the header already knows it."""
+    known = [getattr(value, "addr_specs", None) for value in values]
+    if values and all(known):
+        return [("", addr) for specs in known for addr in specs]
+    return _parsed_addresses(tuple(values))
+
+
 @functools.lru_cache(maxsize=1024)
-def _addresses(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    """getaddresses, remembered: a campaign's From is the same for every message."""
+def _parsed_addresses(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return getaddresses(list(values))
 
 
