@@ -135,3 +135,20 @@ def test_a_newsletter_over_the_size_limit_stops_the_build_naming_the_post(site_d
     result = site_dir.run("build")
     assert result.exit_code == 1 and "long.md" in result.output and "max_html_bytes" in result.output
     assert not site_dir.out.exists()
+
+
+@pytest.mark.parametrize("template, line, message", [
+    ('{% extends "base.html" %}\n{% block main %}\n{{ post.titel }}{% endblock %}\n', 3, "has no attribute 'titel'"),
+    ('{% extends "base.html" %}\n{% block main %}{{ post.title }{% endblock %}\n', 2, "template syntax error"),
+    ('{% extends "base.html" %}\n{% block main %}{{ post.title | shout }}{% endblock %}\n', 2, "No filter named"),
+])
+def test_a_broken_site_template_names_its_file_and_line_and_keeps_the_old_site(site_dir, template, line, message):
+    site_dir.post("a.md", post_text("A"))
+    assert site_dir.run("build").exit_code == 0
+    before = snapshot(site_dir.out)
+    (site_dir.root / "templates").mkdir()
+    (site_dir.root / "templates" / "post.html").write_text(template)
+    result = site_dir.run("build")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"Error: templates/post.html:{line}: " in result.output and message in result.output
+    assert snapshot(site_dir.out) == before

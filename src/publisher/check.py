@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -27,6 +26,7 @@ from .errors import Problems, PublisherError
 from .feedcheck import FeedIssue, check_atom, check_json_feed, check_rss
 from .newsletter import Newsletter, compile_newsletter, personalise
 from .site import Site
+from .theme import template_error
 
 ERROR = "error"
 WARNING = "warning"
@@ -78,30 +78,11 @@ def problems_from_error(exc: PublisherError | jinja2.TemplateError, root: Path) 
         return [from_error(p) for p in exc.problems]
     if isinstance(exc, PublisherError):
         return [from_error(exc)]
-    return [_template_problem(exc, root)]
+    return [from_error(template_error(exc, root))]
 
 
 def from_error(error: PublisherError, severity: str = ERROR) -> Problem:
     return Problem(severity, error.message, error.path, error.line)
-
-
-def _template_problem(exc: jinja2.TemplateError, root: Path) -> Problem:
-    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
-        filename, line, message = exc.filename, exc.lineno, f"template syntax error: {exc.message}"
-    else:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__)
-                  if not f.filename.endswith(".py") and not f.filename.startswith("<")]
-        filename, line = (frames[-1].filename, frames[-1].lineno) if frames else (None, None)
-        message = (f"template {exc.name!r} not found in templates/ or the defaults"
-                   if isinstance(exc, jinja2.TemplateNotFound) else f"template error: {exc.message or exc}")
-    return Problem(ERROR, message, _shown(Path(filename), root) if filename else None, line)
-
-
-def _shown(path: Path, root: Path) -> Path:
-    try:
-        return path.resolve().relative_to(root)
-    except ValueError:
-        return path
 
 
 def check_build(build: Build, env: jinja2.Environment, sources: Sources) -> list[Problem]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import traceback
 from pathlib import Path
 
 import jinja2
 from jinja2 import nodes
+
+from .errors import ConfigError
 
 DEFAULTS = Path(__file__).parent / "defaults" / "templates"  # the project's templates/, packaged
 _AUTOESCAPE = ("html", "xml", "mjml", "j2")
@@ -65,3 +68,24 @@ def _uses_whole_site(tree: nodes.Template) -> bool:
     local = {id(node.node) for node in tree.find_all(nodes.Getattr)
              if isinstance(node.node, nodes.Name) and node.attr in _LOCAL_SITE_ATTRIBUTES}
     return any(node.name == "site" and id(node) not in local for node in tree.find_all(nodes.Name))
+
+
+def template_error(exc: jinja2.TemplateError, root: Path) -> ConfigError:
+    """A template's mistake as an error naming the template file and line (from the traceback when Jinja2
+    only knows it at render time), so the author sees where to look instead of a Python traceback."""
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+        filename, line, message = exc.filename, exc.lineno, f"template syntax error: {exc.message}"
+    else:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if not f.filename.endswith(".py") and not f.filename.startswith("<")]
+        filename, line = (frames[-1].filename, frames[-1].lineno) if frames else (None, None)
+        message = (f"template {exc.name!r} not found in templates/ or the defaults"
+                   if isinstance(exc, jinja2.TemplateNotFound) else f"template error: {exc.message or exc}")
+    return ConfigError(message, _shown(Path(filename), root) if filename else None, line)
+
+
+def _shown(path: Path, root: Path) -> Path:
+    try:
+        return path.resolve().relative_to(root)
+    except ValueError:
+        return path

@@ -6,6 +6,7 @@ the commands so that `publisher --help` starts fast.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -19,13 +20,27 @@ class PublisherGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except PublisherError as exc:
-            if ctx.meta.get("publisher.debug"):
+        except Exception as exc:
+            error = _as_publisher_error(exc, ctx)
+            if error is None or ctx.meta.get("publisher.debug"):
                 raise
-            problems = exc.problems if isinstance(exc, Problems) else [exc]
+            problems = error.problems if isinstance(error, Problems) else [error]
             for problem in problems:
                 click.secho(f"Error: {problem}", fg="red", err=True)
             ctx.exit(1)
+
+
+def _as_publisher_error(exc: Exception, ctx: click.Context) -> PublisherError | None:
+    """The error as one the author can act on: ours as it is, a template's mistake with its file and line
+    (Jinja2 is looked up only if a command loaded it, to keep start-up fast), None for a bug."""
+    if isinstance(exc, PublisherError):
+        return exc
+    jinja2 = sys.modules.get("jinja2")
+    if jinja2 is not None and isinstance(exc, jinja2.TemplateError):
+        from ..theme import template_error
+        root = ctx.obj.config_path if ctx.obj else Path(".")
+        return template_error(exc, (root.parent if root.suffix == ".toml" else root).resolve())
+    return None
 
 
 @click.group(cls=PublisherGroup, context_settings={"help_option_names": ["-h", "--help"]})
