@@ -4,8 +4,11 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import frontmatter
 import pytest
+import yaml
 
+from publisher import content
 from publisher.content import decode_post, parse_post, slugify
 from publisher.errors import ContentError
 
@@ -75,3 +78,29 @@ def test_warnings_for_unknown_keys_and_missing_alt_text():
     assert any("unknown front matter key 'titel'" in m and "did you mean 'title'" in m for m in messages)
     assert any("image has no image_alt" in m for m in messages)
     assert any("image in the body has no alt text" in m for m in messages)
+
+
+@pytest.mark.parametrize("front", [
+    'title: Sciatica and you\ndate: 2024-05-03\ntags: [sciatica, back pain]\nsummary: "A trapped nerve: what helps."',
+    'title: "Quoted: with a colon"\ndate: 2024-05-03 09:00\ndraft: true', 'date: 2024-05-03 09:00:00\nslug: post-1',
+    "title: It's fine (really) & more/less!\nimage: /images/x.png\nimage_alt: A diagram", 'tags: []\ndraft: false',
+    'title: yes', 'title: No', 'tags: [yes, no]', 'tags: [a,,b]', 'tags: [a, b,]', 'date: 2024-02-30', 'x: 12',
+    'title: Hello # a comment', 'title: "a\\"b"', "title: 'single'", 'title: x\ntitle: y', 'title: ~', 'title: -a',
+    'date: 2024-01-01T09:00:00', 'title: Ünïcode ☕', 'summary: "Ünïcode ☕"', 'title: a: b', 'draft: True',
+])
+def test_front_matter_is_read_as_yaml_reads_it(front):
+    from publisher.content import simple_front_matter
+    expected = outcome(lambda: yaml.safe_load(front))
+    simple = simple_front_matter(front)
+    assert simple is None or (simple == expected and [type(v) for v in simple.values()]
+                              == [type(v) for v in expected.values()])
+    text = f"---\n{front}\n---\n\nBody."
+    assert outcome(lambda: frontmatter.parse(text, handler=content._FRONT_MATTER)) == outcome(
+        lambda: frontmatter.parse(text))
+
+
+def outcome(parse):
+    try:
+        return parse()
+    except (ValueError, yaml.YAMLError) as exc:
+        return type(exc)

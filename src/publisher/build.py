@@ -103,8 +103,8 @@ def listing_prints(fp: PostPrint) -> PostPrint:
     about the post but its body."""
     @functools.cache
     def fingerprint(post: Post) -> str:
-        shown = (post.title, post.date, post.updated, post.summary, post.tags, post.draft, post.url, post.image,
-                 post.image_alt, fp(post).endswith("-unpublished"))
+        shown = (post.title, post.date.isoformat(), post.updated and post.updated.isoformat(), post.summary,
+                 post.tags, post.draft, post.url, post.image, post.image_alt, fp(post).endswith("-unpublished"))
         return hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
     return fingerprint
 

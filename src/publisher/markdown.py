@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import cmarkgfm
 from cmarkgfm.cmark import Options
@@ -35,11 +35,14 @@ def render_markdown(text: str, base_url: str, allow_html: bool = False) -> str:
 def absolutize(body: str, base_url: str) -> str:
     """Make every href/src in an HTML fragment absolute against `base_url`."""
     origin = _origin(base_url)
+    plain_base = "#" not in base_url and urlunsplit(urlsplit(base_url)) == base_url
 
     def repl(m: re.Match) -> str:
-        url = html.unescape(m[2])
+        url = html.unescape(m[2]) if "&" in m[2] else m[2]
         if url.startswith(_PATH_FREE) and not url.startswith("//"):
             return f'{m[1]}="{_absolute(origin, url)}"'
+        if url.startswith("#") and len(url) > 1 and plain_base:  # a footnote: what urljoin gives for a base it leaves as it is
+            return f'{m[1]}="{html.escape(base_url + url, quote=True)}"'
         return f'{m[1]}="{html.escape(urljoin(base_url, url), quote=True)}"'
     return _URL_ATTR.sub(repl, body)
 
@@ -54,9 +57,10 @@ def _absolute(origin: str, url: str) -> str:
     return html.escape(urljoin(origin, url), quote=True)
 
 
-@functools.lru_cache(maxsize=64)
 def _origin(base_url: str) -> str:
-    return urljoin(base_url, "/")
+    """urljoin(base_url, "/"): the scheme and host of an absolute base URL, then a slash."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}/" if parts.scheme and parts.netloc else urljoin(base_url, "/")
 
 
 def _figure(m: re.Match) -> str:

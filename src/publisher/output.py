@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +65,40 @@ def write_site(files: Mapping[str, bytes], out_dir: Path, keys: Mapping[str, str
     on_disk = records.keys() if records is not None else _all_files(out_dir)
     removed = _remove(out_dir, [p for p in on_disk if p not in new])
     return Written(records=new, written=written, removed=removed)
+
+
+def write_new_site(out_dir: Path, write_all: Callable[[Path], dict[str, Record]],
+                   keys: Mapping[str, str], static_dirs: tuple[Path, ...] = ()) -> Written:
+    """Make `out_dir`, which does not exist yet, all at once: `write_all(folder)` fills a staging folder (with
+    `write_new`, from as many processes as it likes), static files join it, and it is renamed into place. If
+    anything fails, the staging folder is removed and there is still no `out_dir`."""
+    out_dir = out_dir.resolve()
+    staging = out_dir.with_name(f".{out_dir.name}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        records = write_all(staging)
+        copied = sum(_copy_static(static, staging, keys, records) for static in static_dirs)
+        os.rename(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Written(records=records, written=len(keys) + copied, removed=0)
+
+
+def write_new(folder: Path, path: str, data: bytes, key: str) -> Record:
+    """Write one file of a new site into `folder` (see `write_new_site`)."""
+    target = f"{folder}/{path}"
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        st = os.fstat(fd)
+    return Record(key, st.st_size, st.st_mtime_ns)
 
 
 def _write_if_changed(target: Path, data: bytes) -> bool:

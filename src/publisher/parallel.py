@@ -20,24 +20,31 @@ R = TypeVar("R")
 MIN_ITEMS = 64
 CHUNKS_PER_WORKER = 4  # every worker-th item goes to one chunk, so slow items (tag pages) spread out
 
-_work: tuple[Callable, Sequence] | None = None  # what forked workers run, inherited at fork
+_work: tuple | None = None  # (function, items, pieces, shared counter): what forked workers run, inherited at fork
 
 
 def map_parallel(function: Callable[[T], R], items: Sequence[T], min_items: int = MIN_ITEMS) -> list[R]:
-    """`[function(item) for item in items]`, spread over the cores when that is safe and worth it."""
+    """`[function(item) for item in items]`, spread over the cores when that is safe and worth it.
+
+    This process works too, alongside one forked worker per other core: all take the next chunk of items
+    from a shared counter until none is left, so a slow chunk never holds the others up. Only the workers'
+    results travel (pickled) back to here.
+    """
     workers = worker_count()
     if workers < 2 or len(items) < min_items:
         return [function(item) for item in items]
     global _work
-    _work = (function, items)
     pieces = min(len(items), workers * CHUNKS_PER_WORKER)
+    context = multiprocessing.get_context("fork")
+    _work = (function, items, pieces, context.Value("i", 0))
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_run_chunk, [range(start, len(items), pieces) for start in range(pieces)])
+        with context.Pool(workers - 1) as pool:
+            pending = [pool.apply_async(_drain) for _ in range(workers - 1)]
+            parts = _drain() + [part for result in pending for part in result.get()]
     finally:
         _work = None
     results: list = [None] * len(items)
-    for start, part in enumerate(parts):
+    for start, part in parts:
         results[start::pieces] = part
     return results
 
@@ -51,6 +58,14 @@ def worker_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _run_chunk(indexes: range) -> list:
-    function, items = _work
-    return [function(items[i]) for i in indexes]
+def _drain() -> list[tuple[int, list]]:
+    """Take chunks (every `pieces`-th item from a start) off the shared counter until there are none left."""
+    function, items, pieces, counter = _work
+    done = []
+    while True:
+        with counter.get_lock():
+            start = counter.value
+            counter.value += 1
+        if start >= pieces:
+            return done
+        done.append((start, [function(items[i]) for i in range(start, len(items), pieces)]))
