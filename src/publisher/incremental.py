@@ -13,6 +13,7 @@ still on disk as written, there is nothing to render: the posts are not even loa
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -25,8 +26,9 @@ from .build import Loaded, load_posts, plan_site, post_prints, render_jobs
 from .config import Config
 from .content import Source, read_sources
 from .errors import ContentError
-from .output import STATIC_KEY, unchanged, write_site
-from .plan import job_key
+from .output import STATIC_KEY, unchanged, write_new, write_new_site, write_site
+from .parallel import map_parallel
+from .plan import Job, job_key
 from .theme import has_own_pages, make_env, shows_whole_site
 
 
@@ -63,18 +65,35 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
             return _nothing_to_render(config, now, drafts, out_dir, (folder, parse, render), old, keys, statics)
     known = build_cache.load_posts(folder, parse) if not clean else {}
     loaded = load_posts(config, now, drafts, known=known, sources=sources)
+    sources = [dataclasses.replace(source, raw=None) for source in sources]  # parsed: the bytes can go
     env = make_env(templates)
     jobs = plan_site(loaded, env, has_own_pages(templates))
     site_print = render + (_all_posts_print(loaded) if shows_whole_site(env, templates) else "")
     keys = {job.path: job_key(site_print, job) for job in jobs}
-    kept = unchanged(out_dir, old.outputs, keys) if not clean else set()
-    files = render_jobs([job for job in jobs if job.path not in kept])
-    result = write_site(files, out_dir, keys, None if clean else old.outputs or None, statics)
+    if out_dir.exists():
+        kept = unchanged(out_dir, old.outputs, keys) if not clean else set()
+        files = render_jobs([job for job in jobs if job.path not in kept])
+        result = write_site(files, out_dir, keys, None if clean else old.outputs or None, statics)
+        rendered = len(files)
+    else:
+        result = write_new_site(out_dir, functools.partial(_render_into, jobs, keys), keys, statics)
+        rendered = len(jobs)
     new = build_cache.BuildCache(_signatures(sources), result.records, _summary(loaded, sources))
     build_cache.save_cache(folder, parse, render, out_dir, old, new,
                            posts=loaded.parsed if loaded.parsed.keys() != known.keys() else None, old_posts=known)
-    return Update(len(loaded.site.posts), loaded.warnings, len(keys), _pages(keys), len(files), result.written,
+    return Update(len(loaded.site.posts), loaded.warnings, len(keys), _pages(keys), rendered, result.written,
                   result.removed, lambda: loaded)
+
+
+def _render_into(jobs: list[Job], keys: dict[str, str], folder: Path) -> dict[str, build_cache.Record]:
+    """Render every job straight into a new site's staging folder, on every core: nothing to compare, and no
+    page has to travel back from the worker that rendered it."""
+    write = functools.partial(_render_and_write, folder, keys)
+    return dict(zip((job.path for job in jobs), map_parallel(write, jobs)))
+
+
+def _render_and_write(folder: Path, keys: dict[str, str], job: Job) -> build_cache.Record:
+    return write_new(folder, job.path, job.render(), keys[job.path])
 
 
 def _nothing_to_render(config: Config, now: dt.datetime, drafts: bool, out_dir: Path, where: tuple,

@@ -9,6 +9,7 @@ Otherwise the items are simply processed here, in order; the result is the same 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -28,7 +29,7 @@ def map_parallel(function: Callable[[T], R], items: Sequence[T], min_items: int 
 
     This process works too, alongside one forked worker per other core: all take the next chunk of items
     from a shared counter until none is left, so a slow chunk never holds the others up. Only the workers'
-    results travel (pickled) back to here.
+    results travel (pickled) back to here, a chunk at a time.
     """
     workers = worker_count()
     if workers < 2 or len(items) < min_items:
@@ -37,11 +38,14 @@ def map_parallel(function: Callable[[T], R], items: Sequence[T], min_items: int 
     pieces = min(len(items), workers * CHUNKS_PER_WORKER)
     context = multiprocessing.get_context("fork")
     _work = (function, items, pieces, context.Value("i", 0))
+    gc.freeze()  # the collector must not touch (and so copy) every inherited object in the workers
     try:
         with context.Pool(workers - 1) as pool:
-            pending = [pool.apply_async(_drain) for _ in range(workers - 1)]
-            parts = _drain() + [part for result in pending for part in result.get()]
+            from_workers = pool.imap_unordered(_take_chunk, range(pieces))
+            parts = list(iter(_take_chunk, None))
+            parts += [part for part in from_workers if part is not None]
     finally:
+        gc.unfreeze()
         _work = None
     results: list = [None] * len(items)
     for start, part in parts:
@@ -58,14 +62,13 @@ def worker_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _drain() -> list[tuple[int, list]]:
-    """Take chunks (every `pieces`-th item from a start) off the shared counter until there are none left."""
+def _take_chunk(_: int = 0) -> tuple[int, list] | None:
+    """Take the next chunk (every `pieces`-th item from a start) off the shared counter and do it; None when
+    none is left. Each chunk's results go back as soon as they are done, so no worker piles them up."""
     function, items, pieces, counter = _work
-    done = []
-    while True:
-        with counter.get_lock():
-            start = counter.value
-            counter.value += 1
-        if start >= pieces:
-            return done
-        done.append((start, [function(items[i]) for i in range(start, len(items), pieces)]))
+    with counter.get_lock():
+        start = counter.value
+        counter.value += 1
+    if start >= pieces:
+        return None
+    return start, [function(items[i]) for i in range(start, len(items), pieces)]
