@@ -120,7 +120,7 @@ class Sink:
 
     def __init__(self, work: Path, own: bool = False, record: Path | None = None):
         self.port = free_port()
-        smtp_sink = shutil.which("smtp-sink") or ("/usr/sbin/smtp-sink" if Path("/usr/sbin/smtp-sink").exists() else None)
+        smtp_sink = shutil.which("smtp-sink", path=os.environ.get("PATH", "") + ":/usr/sbin")
         if smtp_sink and not own and record is None:
             user = ["-u", "nobody"] if os.geteuid() == 0 else []
             self.name = "postfix smtp-sink"
@@ -237,7 +237,8 @@ def measure_kill_and_resume(work: Path, recipients: int) -> dict:
     duplicates = sum(count - 1 for count in received.values())
     reported = int(second.stdout.split("possible duplicates ", 1)[1].split(",", 1)[0])
     return {
-        "sink": sink.name, "killed_with": "SIGKILL", "store_at_kill": at_kill, "store_after_resume": delivery_counts(site),
+        "sink": sink.name, "killed_with": "SIGKILL", "store_at_kill": at_kill,
+        "store_after_resume": delivery_counts(site),
         "recipients_missing": len(expected - received.keys()), "duplicates_received": duplicates,
         "possible_duplicates_reported": reported,
         "nothing_lost": expected <= received.keys() and duplicates <= reported,
@@ -249,12 +250,15 @@ def table(results: dict) -> str:
     rows = [("measure (median, min-max)", "measured", "target")]
     for b in results["builds"]:
         hugo = b.get("hugo")
-        rows.append((f"full build, {b['posts']:,} posts", f"{fmt(b['full_build_s'])}, peak {b['full_build_peak_mb']:.0f} MB",
+        rows.append((f"full build, {b['posts']:,} posts",
+                     f"{fmt(b['full_build_s'])}, peak {b['full_build_peak_mb']:.0f} MB",
                      "ratio <= 1.0, <= 400 MB" if b is big else ""))
         if hugo:
-            rows.append(("  Hugo, same corpus", f"{fmt(hugo['full_build_s'])}, peak {hugo['full_build_peak_mb']:.0f} MB; "
+            rows.append(("  Hugo, same corpus",
+                         f"{fmt(hugo['full_build_s'])}, peak {hugo['full_build_peak_mb']:.0f} MB; "
                          f"ratio {b['ratio_to_hugo']:.2f}", ""))
-        rows.append((f"rebuild, nothing changed, {b['posts']:,}", fmt(b["rebuild_unchanged_s"]), "<= 0.5 s" if b is big else ""))
+        rows.append((f"rebuild, nothing changed, {b['posts']:,}", fmt(b["rebuild_unchanged_s"]),
+                     "<= 0.5 s" if b is big else ""))
         rows.append((f"rebuild, one post edited, {b['posts']:,}", f"{fmt(b['rebuild_one_edit_s'])}, identical: "
                      f"{b['one_edit_identical_to_clean_build']}", "<= 1.0 s" if b is big else ""))
     rows.append(("publisher --help", fmt(results["help"]["help_s"], ms=True), "<= 150 ms"))
@@ -262,7 +266,8 @@ def table(results: dict) -> str:
         c = results["campaign"]
         rate = c["messages_per_s"]
         rows.append((f"campaign, {c['recipients']:,} x {c['message_bytes'] / 1000:.0f} KB ({c['sink']})",
-                     f"{rate['median']:,.0f} msg/s ({rate['min']:,.0f}-{rate['max']:,.0f}), peak {c['peak_mb']['median']:.0f} MB",
+                     f"{rate['median']:,.0f} msg/s ({rate['min']:,.0f}-{rate['max']:,.0f}), "
+                     f"peak {c['peak_mb']['median']:.0f} MB",
                      ">= 1,000 msg/s, <= 200 MB"))
     if "kill" in results:
         k = results["kill"]
@@ -314,7 +319,8 @@ def machine(work: Path) -> dict:
     fs = subprocess.run(["df", "-T", str(work)], capture_output=True, text=True).stdout.splitlines()[-1].split()[1]
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
             "work_dir": str(work), "filesystem": fs,
-            "peak_memory": "largest sum of PSS over the process tree, sampled every 10 ms, in a run of its own (builds)",
+            "peak_memory": "largest sum of PSS over the process tree, sampled every 10 ms "
+                           "(for builds, in a run of its own)",
             "bytecode": "compiled before measuring (compileall), as an installed package is"}
 
 

@@ -58,7 +58,8 @@ def test_after_each_kind_of_change_a_rebuild_equals_a_clean_build(blog, change):
 
 
 def test_editing_one_body_rewrites_only_that_post_page(blog):
-    blog.post("post-05.md", post_text("Post 5", "2024-01-06", "A corrected body.", tags=TAGS[2], summary='"Summary 5."'))
+    blog.post("post-05.md", post_text("Post 5", "2024-01-06", "A corrected body.", tags=TAGS[2],
+                                      summary='"Summary 5."'))
     result = blog.run("build")
     assert written(result) == 1 and "corrected body" in blog.read("posts/post-05/index.html")
 

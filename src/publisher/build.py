@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import jinja2
@@ -77,9 +77,10 @@ def plan_site(loaded: Loaded, env: jinja2.Environment, own_pages: bool = True) -
     return [*page_jobs(site, env, fp, lp), *feed_jobs(site, fp), *newsletter_jobs(site, env, fp)]
 
 
-def render_jobs(jobs: list[Job]) -> dict[str, bytes]:
-    """Render the jobs (on every core when there are many), keyed by path in plan order."""
-    return dict(zip((job.path for job in jobs), map_parallel(_render, jobs)))
+def render_jobs(jobs: list[Job], meanwhile: Callable[[], None] | None = None) -> dict[str, bytes]:
+    """Render the jobs (on every core when there are many), keyed by path in plan order; `meanwhile` as for
+    `map_parallel`."""
+    return dict(zip((job.path for job in jobs), map_parallel(_render, jobs, meanwhile=meanwhile)))
 
 
 def _render(job: Job) -> bytes:
@@ -88,24 +89,26 @@ def _render(job: Job) -> bytes:
 
 def post_prints(loaded: Loaded) -> PostPrint:
     """A post's fingerprint: the digest of its file, marked when a --drafts build shows it as unpublished."""
-    digests = {parsed.post.source: digest for digest, parsed in loaded.parsed.items()}
+    digests = {id(parsed.post): digest for digest, parsed in loaded.parsed.items()}
     site = loaded.site
 
-    @functools.cache
     def fingerprint(post: Post) -> str:
         unpublished = site.show_unpublished and site.is_unpublished(post)
-        return digests[post.source] + ("-unpublished" if unpublished else "")
+        return digests[id(post)] + ("-unpublished" if unpublished else "")
     return fingerprint
 
 
 def listing_prints(fp: PostPrint) -> PostPrint:
     """A post's fingerprint as the default templates' lists (home, tags, archive, neighbours) see it: everything
     about the post but its body."""
-    @functools.cache
+    known: dict[int, str] = {}  # by id: hashing a Post hashes its whole text
+
     def fingerprint(post: Post) -> str:
-        shown = (post.title, post.date.isoformat(), post.updated and post.updated.isoformat(), post.summary,
-                 post.tags, post.draft, post.url, post.image, post.image_alt, fp(post).endswith("-unpublished"))
-        return hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
+        if id(post) not in known:
+            shown = (post.title, post.date.isoformat(), post.updated and post.updated.isoformat(), post.summary,
+                     post.tags, post.draft, post.url, post.image, post.image_alt, fp(post).endswith("-unpublished"))
+            known[id(post)] = hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
+        return known[id(post)]
     return fingerprint
 
 

@@ -100,15 +100,16 @@ def load_posts(folder: Path, parse: str) -> dict[str, ParsedPost]:
     return posts
 
 
-def save_cache(folder: Path, parse: str, render: str, out_dir: Path, old: BuildCache, new: BuildCache,
-               posts: dict[str, ParsedPost] | None = None, old_posts: dict[str, ParsedPost] | None = None) -> None:
-    """Write the parts of the cache that changed (each atomically: a crash leaves the old one or the new one);
-    `posts` when the posts' parse changed (only the shards that differ from `old_posts` are written)."""
-    if posts is not None:
-        for shard in SHARDS:
-            part = {digest: parsed for digest, parsed in posts.items() if digest.startswith(shard)}
-            if part.keys() != {digest for digest in (old_posts or {}) if digest.startswith(shard)}:
-                _save(folder / POSTS_FILE.format(shard), parse, part)
+def save_posts(folder: Path, parse: str, posts: dict[str, ParsedPost], old_posts: dict[str, ParsedPost]) -> None:
+    """Write the shards of the posts' cache whose posts differ from `old_posts` (each atomically)."""
+    for shard in SHARDS:
+        part = {digest: parsed for digest, parsed in posts.items() if digest.startswith(shard)}
+        if part.keys() != {digest for digest in old_posts if digest.startswith(shard)}:
+            _save(folder / POSTS_FILE.format(shard), parse, part)
+
+
+def save_cache(folder: Path, parse: str, render: str, out_dir: Path, old: BuildCache, new: BuildCache) -> None:
+    """Write the parts of the cache that changed (each atomically: a crash leaves the old one or the new one)."""
     if new.signatures != old.signatures:
         _save(folder / SOURCES_FILE, parse, new.signatures)
     if new.outputs != old.outputs or new.summary != old.summary:

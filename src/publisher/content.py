@@ -67,7 +67,7 @@ class Source:
     were read, and its stat signature when stable (see `read_sources`)."""
     path: Path
     file: Path
-    digest: str
+    digest: str | None  # None until read (see `read_sources`)
     raw: bytes | None = None
     signature: tuple[int, int, int, int] | None = None
 
@@ -319,12 +319,13 @@ def read_posts(posts_dir: Path, root: Path, site_url: str, tz: ZoneInfo,
     return [p.post for p in parsed.values()], [w for p in parsed.values() for w in p.warnings]
 
 
-def read_sources(posts_dir: Path, root: Path, known: Signatures | None = None) -> list[Source]:
+def read_sources(posts_dir: Path, root: Path, known: Signatures | None = None, read: bool = True) -> list[Source]:
     """Every post file with a digest of its path and bytes (what the build cache knows it by).
 
     A file whose size, times and inode are those in `known` is not read again (as make and git decide); a
     signature is only offered for remembering once the file has been still for a moment, so that an edit
-    landing in the same mtime tick as the previous one is never missed.
+    landing in the same mtime tick as the previous one is never missed. With `read` False the other files are
+    not read here either: `parse_sources` reads them, and works out their digests, on every core.
     """
     known = known or {}
     now = time.time_ns()
@@ -338,25 +339,32 @@ def read_sources(posts_dir: Path, root: Path, known: Signatures | None = None) -
         if remembered and stable and remembered[0] == signature:
             sources.append(Source(shown, path, remembered[1], signature=signature))
             continue
+        if not read:
+            sources.append(Source(shown, path, None, signature=stable))
+            continue
         with open(path, "rb") as f:
             raw = f.read()
-        digest = hashlib.blake2b(name.encode() + b"\0" + raw, digest_size=16).hexdigest()
-        sources.append(Source(shown, path, digest, raw, stable))
+        sources.append(Source(shown, path, source_digest(shown, raw), raw, stable))
     return sources
+
+
+def source_digest(shown: Path, raw: bytes) -> str:
+    return hashlib.blake2b(str(shown).encode() + b"\0" + raw, digest_size=16).hexdigest()
 
 
 def parse_sources(sources: list[Source], site_url: str, tz: ZoneInfo, allow_html: bool = False,
                   known: Mapping[str, ParsedPost] | None = None) -> dict[str, ParsedPost]:
-    """Each source parsed (or taken from `known`, by digest), in order; all errors raised together as Problems.
+    """Each source parsed (or taken from `known`, by digest), keyed by digest in the order of `sources`; all
+    errors raised together as Problems.
 
     Many posts are parsed on every core (see `parallel`); parsing is pure, so the result is the same.
     """
     known = known or {}
-    fresh = [s for s in sources if s.digest not in known]
+    fresh = [s for s in sources if s.digest is None or s.digest not in known]
     parse = functools.partial(_parse_source, site_url=site_url, tz=tz, allow_html=allow_html)
-    results = dict(zip((s.digest for s in fresh), map_parallel(parse, fresh)))
-    errors = [r for r in results.values() if isinstance(r, ContentError)]
-    parsed = {s.digest: known.get(s.digest) or results[s.digest] for s in sources}
+    results = dict(zip((s.path for s in fresh), map_parallel(parse, fresh)))
+    errors = [result for _, result in results.values() if isinstance(result, ContentError)]
+    parsed = dict(results.get(s.path) or (s.digest, known[s.digest]) for s in sources)
     if not errors:
         try:
             check_unique_slugs([p.post for p in parsed.values()])
@@ -367,12 +375,15 @@ def parse_sources(sources: list[Source], site_url: str, tz: ZoneInfo, allow_html
     return parsed
 
 
-def _parse_source(source: Source, site_url: str, tz: ZoneInfo, allow_html: bool) -> ParsedPost | ContentError:
+def _parse_source(source: Source, site_url: str, tz: ZoneInfo,
+                  allow_html: bool) -> tuple[str, ParsedPost | ContentError]:
+    """The source's digest and its parse (or the error that stopped it)."""
+    raw = source.file.read_bytes() if source.raw is None else source.raw
+    digest = source.digest or source_digest(source.path, raw)
     try:
-        raw = source.file.read_bytes() if source.raw is None else source.raw
-        return parse_post(source.path, decode_post(source.path, raw), site_url, tz, allow_html)
+        return digest, parse_post(source.path, decode_post(source.path, raw), site_url, tz, allow_html)
     except ContentError as exc:
-        return exc
+        return digest, exc
 
 
 def _display_path(path: Path, root: Path) -> Path:

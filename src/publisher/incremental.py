@@ -57,7 +57,7 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     parse = build_cache.parse_print(config)
     render = build_cache.render_print(parse, templates, drafts)
     old = build_cache.BuildCache() if clean else build_cache.load_cache(folder, parse, render, out_dir)
-    sources = read_sources(config.path(config.paths.posts), config.root, old.signatures)
+    sources = read_sources(config.path(config.paths.posts), config.root, old.signatures, read=bool(old.signatures))
     statics = (config.path(config.paths.static),)
     if old.summary and _same_sources(old.summary, sources, now, drafts):
         keys = {path: record.key for path, record in old.outputs.items() if record.key != STATIC_KEY}
@@ -65,31 +65,33 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
             return _nothing_to_render(config, now, drafts, out_dir, (folder, parse, render), old, keys, statics)
     known = build_cache.load_posts(folder, parse) if not clean else {}
     loaded = load_posts(config, now, drafts, known=known, sources=sources)
-    sources = [dataclasses.replace(source, raw=None) for source in sources]  # parsed: the bytes can go
+    sources = [dataclasses.replace(source, digest=digest, raw=None)  # parsed: the bytes can go
+               for source, digest in zip(sources, loaded.parsed)]
     env = make_env(templates)
     jobs = plan_site(loaded, env, has_own_pages(templates))
     site_print = render + (_all_posts_print(loaded) if shows_whole_site(env, templates) else "")
     keys = {job.path: job_key(site_print, job) for job in jobs}
+    save_posts = functools.partial(build_cache.save_posts, folder, parse, loaded.parsed, known)
     if out_dir.exists():
         kept = unchanged(out_dir, old.outputs, keys) if not clean else set()
-        files = render_jobs([job for job in jobs if job.path not in kept])
+        files = render_jobs([job for job in jobs if job.path not in kept], meanwhile=save_posts)
         result = write_site(files, out_dir, keys, None if clean else old.outputs or None, statics)
         rendered = len(files)
     else:
-        result = write_new_site(out_dir, functools.partial(_render_into, jobs, keys), keys, statics)
+        result = write_new_site(out_dir, functools.partial(_render_into, jobs, keys, save_posts), keys, statics)
         rendered = len(jobs)
     new = build_cache.BuildCache(_signatures(sources), result.records, _summary(loaded, sources))
-    build_cache.save_cache(folder, parse, render, out_dir, old, new,
-                           posts=loaded.parsed if loaded.parsed.keys() != known.keys() else None, old_posts=known)
+    build_cache.save_cache(folder, parse, render, out_dir, old, new)
     return Update(len(loaded.site.posts), loaded.warnings, len(keys), _pages(keys), rendered, result.written,
                   result.removed, lambda: loaded)
 
 
-def _render_into(jobs: list[Job], keys: dict[str, str], folder: Path) -> dict[str, build_cache.Record]:
+def _render_into(jobs: list[Job], keys: dict[str, str], meanwhile: Callable[[], None],
+                 folder: Path) -> dict[str, build_cache.Record]:
     """Render every job straight into a new site's staging folder, on every core: nothing to compare, and no
     page has to travel back from the worker that rendered it."""
     write = functools.partial(_render_and_write, folder, keys)
-    return dict(zip((job.path for job in jobs), map_parallel(write, jobs)))
+    return dict(zip((job.path for job in jobs), map_parallel(write, jobs, meanwhile=meanwhile)))
 
 
 def _render_and_write(folder: Path, keys: dict[str, str], job: Job) -> build_cache.Record:

@@ -41,7 +41,7 @@ def absolutize(body: str, base_url: str) -> str:
         url = html.unescape(m[2]) if "&" in m[2] else m[2]
         if url.startswith(_PATH_FREE) and not url.startswith("//"):
             return f'{m[1]}="{_absolute(origin, url)}"'
-        if url.startswith("#") and len(url) > 1 and plain_base:  # a footnote: what urljoin gives for a base it leaves as it is
+        if url.startswith("#") and len(url) > 1 and plain_base:  # a footnote: what urljoin gives here too
             return f'{m[1]}="{html.escape(base_url + url, quote=True)}"'
         return f'{m[1]}="{html.escape(urljoin(base_url, url), quote=True)}"'
     return _URL_ATTR.sub(repl, body)

@@ -56,7 +56,8 @@ def post_jobs(site: Site, env: jinja2.Environment, fp: PostPrint, lp: PostPrint)
         newer = site.posts[i - 1] if i > 0 else None
         older = site.posts[i + 1] if i + 1 < len(site.posts) else None
         depends = (fp(post), newer and lp(newer), older and lp(older))
-        jobs.append(Job(post.path + "index.html", depends, functools.partial(render_post, site, env, post, newer, older)))
+        render = functools.partial(render_post, site, env, post, newer, older)
+        jobs.append(Job(post.path + "index.html", depends, render))
     return jobs
 
 

@@ -24,15 +24,19 @@ CHUNKS_PER_WORKER = 4  # every worker-th item goes to one chunk, so slow items (
 _work: tuple | None = None  # (function, items, pieces, shared counter): what forked workers run, inherited at fork
 
 
-def map_parallel(function: Callable[[T], R], items: Sequence[T], min_items: int = MIN_ITEMS) -> list[R]:
+def map_parallel(function: Callable[[T], R], items: Sequence[T], min_items: int = MIN_ITEMS,
+                 meanwhile: Callable[[], None] | None = None) -> list[R]:
     """`[function(item) for item in items]`, spread over the cores when that is safe and worth it.
 
     This process works too, alongside one forked worker per other core: all take the next chunk of items
     from a shared counter until none is left, so a slow chunk never holds the others up. Only the workers'
-    results travel (pickled) back to here, a chunk at a time.
+    results travel (pickled) back to here, a chunk at a time. `meanwhile`, if given, is run here first, while
+    the workers make a start (serially, before the items, when nothing is forked).
     """
     workers = worker_count()
     if workers < 2 or len(items) < min_items:
+        if meanwhile is not None:
+            meanwhile()
         return [function(item) for item in items]
     global _work
     pieces = min(len(items), workers * CHUNKS_PER_WORKER)
@@ -42,6 +46,8 @@ def map_parallel(function: Callable[[T], R], items: Sequence[T], min_items: int 
     try:
         with context.Pool(workers - 1) as pool:
             from_workers = pool.imap_unordered(_take_chunk, range(pieces))
+            if meanwhile is not None:
+                meanwhile()
             parts = list(iter(_take_chunk, None))
             parts += [part for part in from_workers if part is not None]
     finally:
