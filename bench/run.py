@@ -317,8 +317,8 @@ def main() -> None:
 
 def machine(work: Path) -> dict:
     fs = subprocess.run(["df", "-T", str(work)], capture_output=True, text=True).stdout.splitlines()[-1].split()[1]
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "work_dir": str(work), "filesystem": fs,
+    return {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg(), "python": platform.python_version(),
+            "platform": platform.platform(), "work_dir": str(work), "filesystem": fs,
             "peak_memory": "largest sum of PSS over the process tree, sampled every 10 ms "
                            "(for builds, in a run of its own)",
             "bytecode": "compiled before measuring (compileall), as an installed package is"}
