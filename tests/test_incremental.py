@@ -138,3 +138,10 @@ def test_a_failed_build_leaves_the_site_and_the_cache_as_they_were(blog):
     assert snapshot(blog.out) == before
     (blog.posts / "broken.md").unlink()
     assert written(blog.run("build")) == 0
+
+
+def test_a_site_without_posts_dates_its_feeds_by_the_build_as_a_clean_build_does(site_dir):
+    assert site_dir.run("build", env={"PUBLISHER_NOW": "2024-01-01T09:00+00:00"}).exit_code == 0
+    assert site_dir.run("build", env={"PUBLISHER_NOW": "2024-06-01T09:00+00:00"}).exit_code == 0
+    assert "2024-06-01" in site_dir.read("atom.xml")
+    assert_same_as_clean_build(site_dir, env={"PUBLISHER_NOW": "2024-06-01T09:00+00:00"})

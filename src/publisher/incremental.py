@@ -59,7 +59,7 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     old = build_cache.BuildCache() if clean else build_cache.load_cache(folder, parse, render, out_dir)
     sources = read_sources(config.path(config.paths.posts), config.root, old.signatures, read=bool(old.signatures))
     statics = (config.path(config.paths.static),)
-    if old.summary and _same_sources(old.summary, sources, now, drafts):
+    if old.summary and sources and _same_sources(old.summary, sources, now, drafts):  # (no posts: feeds show now)
         keys = {path: record.key for path, record in old.outputs.items() if record.key != STATIC_KEY}
         if len(unchanged(out_dir, old.outputs, keys)) == len(keys):
             return _nothing_to_render(config, now, drafts, out_dir, (folder, parse, render), old, keys, statics)
