@@ -114,7 +114,7 @@ def test_init_makes_a_site_that_builds_at_once(tmp_path):
     assert runner.invoke(main, ["init", str(tmp_path / "blog")]).exit_code == 1
 
 
-def test_newsletters_get_a_web_version_and_old_ones_forward_to_the_article(site_dir):
+def test_newsletters_of_the_feed_posts_get_a_web_version_and_404_forwards_older_ones(site_dir):
     site_dir.config(site_dir.root.joinpath("publisher.toml").read_text().replace(
         'timezone = "Europe/London"', 'timezone = "Europe/London"\nfeed_entries = 1'))
     site_dir.post("old.md", post_text("Old news", "2024-01-01"))
@@ -124,8 +124,8 @@ def test_newsletters_get_a_web_version_and_old_ones_forward_to_the_article(site_
     assert "Fresh &lt;news&gt;" in web and "Book a massage" in web and 'href="tel:+447713250352"' in web
     assert '<link rel="canonical" href="https://example.com/posts/new/">' in web
     assert "noindex" in web and "Unsubscribe" not in web
-    forward = site_dir.read("newsletter/old/index.html")
-    assert 'url=https://example.com/posts/old/"' in forward and "Old news" not in forward
+    assert not (site_dir.out / "newsletter" / "old").exists()
+    assert 'location.replace("https://example.com/posts/" + m[1] + "/")' in site_dir.read("404.html")
     assert "newsletter/" not in site_dir.read("sitemap.xml")
 
 

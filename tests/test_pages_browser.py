@@ -73,3 +73,35 @@ def test_booking_button_is_a_comfortable_tap_target_on_a_phone(browser_page, ser
     box = page.locator(".booking .button").bounding_box()
     assert box["height"] >= 44
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+
+
+@pytest.mark.browser
+def test_an_old_newsletter_link_lands_on_its_article_through_the_404_page(browser_page, site_dir):
+    """Static hosts answer unknown paths with 404.html; from there the reader is sent on to the article."""
+    port = free_port()
+    site_dir.config(f'[site]\ntitle = "Site"\nurl = "http://127.0.0.1:{port}"\nfeed_entries = 1\n' + BOOKING_TOML)
+    site_dir.post("old.md", post_text("Old news", "2024-01-01"))
+    site_dir.post("new.md", post_text("New news", "2024-02-01"))
+    assert site_dir.run("build").exit_code == 0
+    not_found = (site_dir.out / "404.html").read_bytes()
+
+    class StaticHost(http.server.SimpleHTTPRequestHandler):
+        def send_error(self, code, message=None, explain=None):
+            if code != 404:
+                return super().send_error(code, message, explain)
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(not_found)
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", port), functools.partial(StaticHost, directory=str(site_dir.out)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser_page(width=375)
+        page.goto(f"http://127.0.0.1:{port}/newsletter/old/")
+        page.wait_for_url(f"http://127.0.0.1:{port}/posts/old/")
+        assert page.locator("h1").first.inner_text() == "Old news"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -114,27 +114,13 @@ def listing_prints(fp: PostPrint) -> PostPrint:
 
 def newsletter_jobs(site: Site, env: jinja2.Environment, fp: PostPrint) -> list[Job]:
     """"View in your browser" pages for the newsletters of the newest posts (those in the feeds, the ones a
-    subscriber may still be reading); an older post's newsletter link forwards to the article itself."""
-    newest = site.config.site.feed_entries
-    jobs = []
-    for i, post in enumerate(site.posts):
-        path = f"newsletter/{post.slug}/index.html"
-        if i < newest:
-            jobs.append(Job(path, (fp(post),), functools.partial(_web_version, post, site.config, env)))
-        else:
-            jobs.append(Job(path, (post.url,), functools.partial(_forward, post.url)))
-    return jobs
+    subscriber may still be reading). An older newsletter's link lands on 404.html, which forwards the reader
+    to the article: one page for the whole archive rather than one file per old post."""
+    return [Job(f"newsletter/{post.slug}/index.html", (fp(post),),
+                functools.partial(_web_version, post, site.config, env))
+            for post in site.posts[:site.config.site.feed_entries]]
 
 
 def _web_version(post: Post, config: Config, env: jinja2.Environment) -> bytes:
     from .newsletter import compile_newsletter, render_web_version  # MJML and CSS inlining, only when needed
     return render_web_version(compile_newsletter(post, config, env))
-
-
-def _forward(url: str) -> bytes:
-    """A page that sends the reader on to `url` (static hosts have no redirects of their own)."""
-    from markupsafe import escape
-    target = escape(url)
-    return (f'<!doctype html><html><head><meta charset="utf-8"><title>Moved</title>'
-            f'<link rel="canonical" href="{target}"><meta http-equiv="refresh" content="0; url={target}">'
-            f'</head><body><p><a href="{target}">Read the article</a></p></body></html>').encode()
