@@ -89,11 +89,6 @@ def test_warnings_for_unknown_keys_and_missing_alt_text():
     'date: 2024-01-01T09:00:00', 'title: Ünïcode ☕', 'summary: "Ünïcode ☕"', 'title: a: b', 'draft: True',
 ])
 def test_front_matter_is_read_as_yaml_reads_it(front):
-    from publisher.content import simple_front_matter
-    expected = outcome(lambda: yaml.safe_load(front))
-    simple = simple_front_matter(front)
-    assert simple is None or (simple == expected and [type(v) for v in simple.values()]
-                              == [type(v) for v in expected.values()])
     text = f"---\n{front}\n---\n\nBody."
     assert outcome(lambda: frontmatter.parse(text, handler=content._FRONT_MATTER)) == outcome(
         lambda: frontmatter.parse(text))

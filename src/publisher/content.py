@@ -77,61 +77,11 @@ STABLE_NS = 2_000_000_000  # a file changed this recently may change again withi
 
 
 class _YAML(YAMLHandler):
-    """Front matter as YAML's safe loader reads it: the usual simple `key: value` lines directly, anything else
-    with libyaml's safe loader when PyYAML has it (ten times faster than pure Python)."""
+    """Front matter read by YAML's safe loader, libyaml's when PyYAML has it (ten times faster than pure Python)."""
 
     def load(self, fm: str, **kwargs: object):
-        simple = simple_front_matter(fm)
-        if simple is not None:
-            return simple
         kwargs.setdefault("Loader", getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         return super().load(fm, **kwargs)
-
-
-_FM_LINE = re.compile(r"([a-z_]+): (.+)")
-_FM_QUOTED = re.compile(r'"([^"\\\x00-\x1f\x7f]*)"')
-_FM_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 .,!?'()&/-]*[A-Za-z0-9.!?')]|[A-Za-z]")
-_FM_ITEM = re.compile(r"[A-Za-z][A-Za-z0-9 .!?'()&/-]*[A-Za-z0-9.!?')]|[A-Za-z]")
-_FM_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2}))?")
-_FM_MINUTES = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
-_YAML_WORDS = {w for word in ("yes", "no", "true", "false", "on", "off", "null") for w in (word, word.title(),
-                                                                                          word.upper())}
-
-
-def simple_front_matter(fm: str) -> dict | None:
-    """What yaml.safe_load gives for front matter made only of one-line `key: value` pairs whose values are
-    plain words, "double-quoted text", [flow, lists], dates or true/false; None for anything else."""
-    result: dict = {}
-    for line in fm.strip().split("\n"):
-        m = _FM_LINE.fullmatch(line)
-        if m is None or m[1] in result:
-            return None
-        value = _simple_value(m[2])
-        if value is None:
-            return None
-        result[m[1]] = value
-    return result
-
-
-def _simple_value(text: str):
-    if text in ("true", "false"):
-        return text == "true"
-    if text in _YAML_WORDS:
-        return None
-    if m := _FM_QUOTED.fullmatch(text):
-        return m[1]
-    if _FM_PLAIN.fullmatch(text) or _FM_MINUTES.fullmatch(text):
-        return text
-    if m := _FM_DATE.fullmatch(text):
-        try:
-            return dt.datetime(*map(int, m.groups())) if m[4] else dt.date(*map(int, m.groups()[:3]))
-        except ValueError:
-            return None
-    if text.startswith("[") and text.endswith("]"):
-        items = [item.strip() for item in text[1:-1].split(",")] if text[1:-1].strip() else []
-        if all(_FM_ITEM.fullmatch(item) and item not in _YAML_WORDS for item in items):
-            return items
-    return None
 
 
 _FRONT_MATTER = _YAML()
