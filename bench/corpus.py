@@ -74,6 +74,12 @@ def make_corpus(root: Path, count: int, seed: int = 1) -> Path:
     (root / "publisher.toml").write_text(CONFIG, encoding="utf-8")
     for i in range(count):
         (root / "posts" / f"post-{i:05d}.md").write_text(post(rng, i), encoding="utf-8")
+    images = root / "static" / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    for n in range(50):
+        (images / f"fig-{n}.svg").write_text(
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="800" height="400"><title>Figure {n}</title>'
+            f'<rect width="800" height="400" fill="#e9e4d8"/></svg>\n', encoding="utf-8")
     return root
 
 
