@@ -36,7 +36,7 @@ from .theme import has_own_pages, make_env, shows_whole_site
 class Update:
     posts: int  # posts in the site
     warnings: tuple[ContentError, ...]
-    files: int  # files in the site
+    files: int  # files in the site, static ones included
     pages: int  # HTML pages in the site
     rendered: int  # files rendered in this build
     written: int  # files written (new or changed)
@@ -83,8 +83,8 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
         rendered = len(jobs)
     new = build_cache.BuildCache(_signatures(sources), result.records, _summary(loaded, sources))
     build_cache.save_cache(folder, parse, render, out_dir, old, new)
-    return Update(len(loaded.site.posts), loaded.warnings, len(keys), _pages(keys), rendered, result.written,
-                  result.removed, lambda: loaded)
+    return Update(len(loaded.site.posts), loaded.warnings, len(result.records), _pages(keys), rendered,
+                  result.written, result.removed, lambda: loaded)
 
 
 def _render_into(jobs: list[Job], keys: dict[str, str], meanwhile: Callable[[], None],
@@ -107,7 +107,7 @@ def _nothing_to_render(config: Config, now: dt.datetime, drafts: bool, out_dir: 
     new = build_cache.BuildCache(old.signatures, result.records, old.summary)
     build_cache.save_cache(folder, parse, render, out_dir, old, new)
     load = functools.partial(load_posts, config, now, drafts, build_cache.load_posts(folder, parse))
-    return Update(old.summary.posts, old.summary.warnings, len(keys), _pages(keys), 0, result.written,
+    return Update(old.summary.posts, old.summary.warnings, len(result.records), _pages(keys), 0, result.written,
                   result.removed, load)
 
 
