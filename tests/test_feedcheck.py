@@ -114,3 +114,14 @@ def test_the_feeds_of_a_real_build_pass(site_dir):
     assert check_rss(files["feed.xml"]) == []
     assert check_atom(files["atom.xml"]) == []
     assert check_json_feed(files["feed.json"]) == []
+
+
+def test_markup_validators_call_a_security_risk_is_reported_once_each():
+    content = ("&lt;p onclick=&quot;x()&quot;&gt;Hi&lt;/p&gt;&lt;script&gt;x()&lt;/script&gt;"
+               "&lt;a href=&quot;https://example.com/&quot; aria-label=&quot;Home&quot;&gt;H&lt;/a&gt;"
+               "&lt;p onclick=&quot;y()&quot;&gt;Again&lt;/p&gt;")
+    issues = check_rss(rss(content=content))
+    assert [(i.line, i.message.split(",")[0]) for i in issues] == [
+        (13, "the content has <script>"), (13, "the content has the onclick attribute"),
+        (13, "the content has the aria-label attribute")]
+    assert all(i.entry == "https://example.com/posts/a/" for i in issues)

@@ -113,3 +113,22 @@ def test_hostile_text_is_escaped_in_every_feed(site_dir):
         assert feed.entries[0].title == HOSTILE
         assert "<script>" not in site_dir.read(name)
     assert json.loads(site_dir.read("feed.json"))["items"][0]["title"] == HOSTILE
+
+
+# The attributes the W3C Feed Validation Service accepts in feed content without a warning (its
+# HTMLValidator.acceptable_attributes, the ones an article can use), besides data-*.
+W3C_ACCEPTED_ATTRIBUTES = {
+    "abbr", "align", "alt", "border", "cellpadding", "cellspacing", "cite", "class", "colspan", "datetime", "dir",
+    "height", "href", "hreflang", "id", "lang", "loading", "name", "rel", "rowspan", "scope", "span", "src",
+    "srcset", "start", "summary", "title", "type", "valign", "width", "reversed", "sizes", "headers", "target"}
+
+
+@pytest.mark.parametrize("name", ["feed.xml", "atom.xml"])
+def test_feed_content_uses_only_attributes_the_w3c_validator_accepts(built, name):
+    feed = feedparser.parse(built.out / name, sanitize_html=False)
+    for entry in feed.entries:
+        markup = entry.content[0].value
+        attributes = {a.lower() for tag in re.findall(r"<[a-z][^>]*>", markup)
+                      for a in re.findall(r"\s([a-zA-Z-]+)(?==|\s|/?>)", tag)}
+        assert {a for a in attributes if not a.startswith("data-")} <= W3C_ACCEPTED_ATTRIBUTES, entry.link
+    assert 'aria-label="Back to reference 1"' in built.read("posts/first/index.html")

@@ -25,6 +25,10 @@ _RFC822 = re.compile(r"^(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) (Jan|Feb|M
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _CONTENT_URL = re.compile(r"""\s(?:href|src)\s*=\s*["']([^"']*)["']""")
+# Markup the W3C validator reports as a security risk in feed content: active elements, event handlers, and the
+# accessibility attributes its list of safe attributes predates.
+_RISKY_ELEMENT = re.compile(r"<(script|iframe|object|embed|applet|style|link|meta|base|frame|frameset)\b", re.I)
+_RISKY_ATTRIBUTE = re.compile(r"""<[a-z][^>]*?\s(on[a-z]+|aria-[a-z]+|role)\s*=""", re.I)
 
 
 @dataclass(frozen=True)
@@ -234,7 +238,17 @@ def _content_urls(feed: str, node: _Node | None, entry: str) -> list[FeedIssue]:
         return []
     urls = _CONTENT_URL.findall(node.text)
     return [issue for url in urls
-            for issue in _absolute(feed, node.line, html.unescape(url), "a link in the content", entry, "")]
+            for issue in _absolute(feed, node.line, html.unescape(url), "a link in the content", entry, "")
+            ] + _risky_markup(feed, node, entry)
+
+
+def _risky_markup(feed: str, node: _Node, entry: str) -> list[FeedIssue]:
+    """Markup feed validators flag and feed readers strip: say what, so the post can do without it."""
+    found = [f"<{m[1].lower()}>" for m in _RISKY_ELEMENT.finditer(node.text)]
+    found += [f"the {m[1].lower()} attribute" for m in _RISKY_ATTRIBUTE.finditer(node.text)]
+    return [FeedIssue(feed, node.line, f"the content has {what}, which feed validators report as a security "
+                                       "risk and feed readers remove; leave it out of the post", entry)
+            for what in dict.fromkeys(found)]
 
 
 def _language(feed: str, line: int, value: str | None) -> list[FeedIssue]:
