@@ -142,3 +142,23 @@ def test_a_site_can_restyle_its_confirmation(tmp_path, config):
     html = parsed(msg).get_body(("html",)).get_content()
     assert "One more step" in html and "Yes, sign me up" in html
     assert 'href="https://subscribe.example.com/confirm?token=' in html
+
+
+def test_the_welcome_carries_the_booking_call_to_action_in_both_parts(config, tmp_path):
+    msg = parsed(personalise_notice(compile_welcome(config, make_env(), posts(config, 1)), "ann@example.com",
+                                    secret=SECRET, now=NOW))
+    html, text = msg.get_body(("html",)).get_content(), msg.get_body(("plain",)).get_content()
+    assert "Book a mobile massage" in html and 'href="https://massageinyork.co.uk/booking/"' in html
+    assert 'href="tel:+447713250352"' in html and 'href="mailto:david@massageinyork.co.uk"' in html
+    assert "Book a massage: https://massageinyork.co.uk/booking/" in text and "Phone: 07713 250352" in text
+    plain = load_config_without_booking(tmp_path)
+    bare = parsed(personalise_notice(compile_welcome(plain, make_env(), []), "ann@example.com", secret=SECRET,
+                                     now=NOW))
+    assert "Book" not in bare.get_body(("html",)).get_content() + bare.get_body(("plain",)).get_content()
+
+
+def load_config_without_booking(tmp_path: Path):
+    path = tmp_path / "bare" / "publisher.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(BASIC_TOML, encoding="utf-8")
+    return load_config(path, env={"PUBLISHER_SECRET_KEY": SECRET})

@@ -24,7 +24,7 @@ from .config import Config
 from .content import Post
 from .errors import ContentError, DeliveryError
 from .newsletter import compile_mjml, inline_css, one_line, recipient_values, sender_headers
-from .plaintext import WIDTH, wrap
+from .plaintext import WIDTH, booking_text, wrap
 from .theme import format_date
 from .tokens import CONFIRM, UNSUBSCRIBE, make_token
 
@@ -174,10 +174,11 @@ def _welcome_text(config: Config, marks: dict[str, str], posts: tuple[Post, ...]
         "Thank you for confirming. Each new article will now arrive in this inbox.",
         *([_latest(len(posts))] + [_post_text(p) for p in posts] if posts else []),
         f"Visit {config.site.title}: {config.site.url}/",
+        booking_text(config),
         _footer(config, [wrap(f"You are receiving this because you subscribed to the {config.site.title} "
                               "newsletter."), marks["sent_to"], f"Unsubscribe: {marks['link']}"]),
     ]
-    return "\n\n".join(sections) + "\n"
+    return "\n\n".join(section for section in sections if section) + "\n"
 
 
 def _latest(count: int) -> str:

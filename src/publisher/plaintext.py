@@ -230,13 +230,13 @@ def render_text(post: Post, config: Config, slots: Slots, web_url: str, excerpt:
         f"{title}\n{'=' * min(len(title), WIDTH)}",
         slots.greeting,
         article,
-        booking_text(config, post),
+        booking_text(config),
         footer_text(config, slots, web_url),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"
 
 
-def booking_text(config: Config, post: Post) -> str:
+def booking_text(config: Config) -> str:
     """The booking call to action: heading, sentence, services, and the three ways to book."""
     b = config.booking
     if not b.enabled:
