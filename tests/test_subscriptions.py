@@ -113,3 +113,26 @@ def test_a_broken_post_leaves_the_welcome_without_posts_but_still_sent(site, sto
     welcome = [m for m in mailbox.Maildir(site.root / "outbox", create=False) if m["Subject"].startswith("Welcome")]
     assert len(welcome) == 1 and "The only article" not in welcome[0].as_string()
     assert "lists no posts" in caplog.text and "broken.md" in caplog.text
+
+
+def test_the_welcome_follows_new_posts_and_scheduled_ones_as_their_time_comes(site, store):
+    (site.root / "posts" / "later.md").write_text(post_text("Scheduled piece", "2025-01-15 13:30"), encoding="utf-8")
+    clock = [NOW]
+    outbox = site.root / "outbox"
+    service = Subscriptions(site, store, make_env(), lambda msg: MaildirTransport(outbox).send(msg), lambda: clock[0])
+
+    def welcome_for(address: str) -> str:
+        service.subscribe(SignUp(address))
+        token = next(m for m in mailbox.Maildir(outbox, create=False) if m["To"] == address)
+        text = token.get_payload()[0].get_payload(decode=True).decode()
+        assert service.confirm(text.split("/confirm?token=")[1].split()[0]) == "confirmed"
+        [welcome] = [m for m in mailbox.Maildir(outbox, create=False)
+                     if m["To"] == address and m["Subject"].startswith("Welcome")]
+        return welcome.get_payload()[0].get_payload(decode=True).decode()
+
+    first = welcome_for("ann@example.com")
+    assert "The only article" in first and "Scheduled piece" not in first
+    (site.root / "posts" / "two.md").write_text(post_text("A second article", "2025-01-10"), encoding="utf-8")
+    assert "A second article" in welcome_for("bob@example.com")
+    clock[0] = NOW + dt.timedelta(hours=2)
+    assert "Scheduled piece" in welcome_for("cy@example.com")

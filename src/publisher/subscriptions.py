@@ -14,11 +14,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 
 import jinja2
 
 from .build import load_site
 from .config import Config
+from .content import Post, find_posts
 from .errors import PublisherError
 from .notices import WELCOME_POSTS, Notice, compile_confirmation, compile_welcome, personalise_notice
 from .store import Store
@@ -74,6 +76,7 @@ class Subscriptions:
         self._secret = config.secrets.secret_key
         self._confirmation = compile_confirmation(config, env)
         self._welcome: tuple[tuple, Notice] | None = None
+        self._posts: tuple[tuple, tuple[Post, ...]] | None = None
 
     def subscribe(self, sign_up: SignUp) -> None:
         """Record the sign-up and send the confirmation email (DeliveryError when it cannot go)."""
@@ -122,12 +125,26 @@ class Subscriptions:
 
     def _welcome_notice(self) -> Notice:
         """The welcome compiled for the newest posts, recompiled only when those change."""
-        try:
-            site, _ = load_site(self.config, self._clock())
-            posts = site.posts[:WELCOME_POSTS]
-        except PublisherError as exc:
-            log.warning("the welcome email lists no posts, as they cannot be read: %s", exc)
-            posts = ()
+        posts = self._newest_posts()
         if self._welcome is None or self._welcome[0] != posts:
             self._welcome = (posts, compile_welcome(self.config, self._env, posts))
         return self._welcome[1]
+
+    def _newest_posts(self) -> tuple[Post, ...]:
+        """The newest published posts. Every post is parsed again only when a post file has changed (a large
+        site takes a second), and scheduled ones join the list as their time comes."""
+        now = self._clock()
+        try:
+            signature = _posts_signature(self.config.path(self.config.paths.posts))
+            if self._posts is None or self._posts[0] != signature:
+                site, _ = load_site(self.config, now, drafts=True)
+                self._posts = (signature, site.posts)
+        except PublisherError as exc:
+            log.warning("the welcome email lists no posts, as they cannot be read: %s", exc)
+            return ()
+        return tuple(p for p in self._posts[1] if not p.draft and p.date <= now)[:WELCOME_POSTS]
+
+
+def _posts_signature(posts_dir: Path) -> tuple:
+    """What changes when a post file is added, removed or edited."""
+    return tuple((str(path), st.st_mtime_ns, st.st_size) for path, st in find_posts(posts_dir))
