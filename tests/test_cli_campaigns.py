@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -167,3 +168,14 @@ def test_two_publish_processes_started_together_send_each_message_once(site_dir)
     with open_store(site_dir.root / "publisher.db") as store:
         assert {c.slug: store.delivery_counts(c.id).sent for c in store.list_campaigns()} == {
             "p0": 40, "p1": 40, "p2": 40}
+
+
+def test_publish_dry_run_writes_no_site_and_sends_nothing(site_dir):
+    add_readers(site_dir, 2)
+    site_dir.run("publish", env=ENV)
+    shutil.rmtree(site_dir.out)
+    site_dir.post("news.md", post_text("News", "2025-01-10"))
+    result = site_dir.run("publish", "--dry-run", env=ENV)
+    assert "Would mail 'news' to 2 active subscriber(s)" in result.output
+    assert not site_dir.out.exists() and outbox(site_dir) == []
+    assert "'news': sent 2" in site_dir.run("publish", env=ENV).output

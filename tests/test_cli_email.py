@@ -111,3 +111,9 @@ def test_spam_warnings_are_shown(site_dir):
     assert result.exit_code == 0
     assert "Warning: posts/loud.md: the title is all capitals" in result.output
     assert "link shortener" in result.output
+
+
+def test_writing_an_email_with_the_key_set_leaves_no_database_behind(site_dir):
+    site_dir.post("sciatica.md", post_text("Sciatica and you", body=BODY))
+    assert site_dir.run("email", "sciatica", env=ENV).exit_code == 0
+    assert not (site_dir.root / "publisher.db").exists()

@@ -281,7 +281,7 @@ def test_text_that_looks_like_a_placeholder_stays_as_written(config):
     newsletter = compiled(config)
     fake = re.search(r"__publisher_\w+?_greeting__", newsletter.html)[0]
     text, html = parts(send(compiled(config, body=f"Literally `{fake}` here."))[1])
-    assert f"Literally <code style=" in html and f">{fake}</code> here." in html
+    assert "Literally <code style=" in html and f">{fake}</code> here." in html
     assert f"Literally {fake} here." in text
 
 

@@ -6,7 +6,6 @@ import email
 import email.policy
 import functools
 import http.server
-import socket
 import threading
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from publisher.theme import make_env
 
 from .fixtures_browser import horizontal_overflow
 from .fixtures_site import BOOKING_TOML, post_text
+from .fixtures_smtp import free_port
 
 SECRET = "a-test-secret-that-is-long-enough"
 WIDE_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="400"><rect width="1200" height="400"/></svg>'
@@ -54,12 +54,6 @@ CONTRAST = """([selector, text]) => {
   const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(bg ? getComputedStyle(bg).backgroundColor : 'rgb(255,255,255)'))];
   return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

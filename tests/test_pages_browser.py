@@ -2,14 +2,13 @@
 
 import functools
 import http.server
-import socket
 import threading
-from pathlib import Path
 
 import pytest
 
 from .fixtures_browser import horizontal_overflow
 from .fixtures_site import BOOKING_TOML, post_text
+from .fixtures_smtp import free_port
 
 LONG_BODY = """Intro paragraph with a very long unbroken word: Pneumonoultramicroscopicsilicovolcanoconiosis-and-more.
 
@@ -27,12 +26,6 @@ Note[^1].
 
 [^1]: A footnote.
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 from .content import Post
 from .plan import Job, PostPrint
 from .site import Site
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 FEED_PATHS = {"rss": "feed.xml", "atom": "atom.xml", "json": "feed.json"}
 # Screen-reader labels (cmark-gfm puts one on each footnote's back link) mean nothing in a feed reader, and the

@@ -9,26 +9,25 @@ from contextlib import contextmanager
 import click
 
 from ..errors import ContentError
-from . import main, pass_context
+from . import main, open_site_store, pass_context
 from .mail import find_post
+from .subscribers import valid_address
 from .site import now_utc, print_warnings, run_build
 
 LOCAL_KEY = "local_secret_key"
 FIRST_PUBLISH = "first_publish"
 
 
-def open_site_store(config):
-    from ..store import open_store
-    return open_store(config.path(config.database.path))
-
-
-def signing_secret(config, store) -> str:
+def signing_secret(config, store=None) -> str:
     """PUBLISHER_SECRET_KEY; without it, a key this site keeps in its database, but only while mail goes to the
     local Maildir outbox: real delivery needs the key from the environment, which `serve` shares."""
     from ..tokens import check_secret
     if config.secrets.secret_key or config.delivery.smtp_url:
         check_secret(config.secrets.secret_key)
         return config.secrets.secret_key
+    if store is None:
+        with open_site_store(config) as store:
+            return signing_secret(config, store)
     if not store.has_setting(LOCAL_KEY):
         click.secho("Note: PUBLISHER_SECRET_KEY is not set, so links in the outbox are signed with a key kept in "
                     f"{config.database.path}; set it before sending over SMTP.", fg="yellow", err=True)
@@ -132,7 +131,7 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None) -> None:
         if test_to:
             return _send_test(config, newsletter, secret, test_to)
         if deliver(config, store, newsletter, secret).failed:
-            ctx_exit_failed()
+            exit_failed()
 
 
 def _publishable(config, slug: str):
@@ -163,13 +162,9 @@ def _dry_run_send(config, store, newsletter) -> None:
 def _send_test(config, newsletter, secret: str, address: str) -> None:
     from ..newsletter import make_renderer
     from ..signing import load_signer
-    from ..subscribers_csv import validate_address
     from ..transports import make_transport
     from ..store import NewSubscriber
-    try:
-        recipient = NewSubscriber(validate_address(address))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--test-to") from None
+    recipient = NewSubscriber(valid_address(address))
     signer = load_signer(config)
     msg = make_renderer(newsletter, secret, now_utc, signer.sign if signer else None)(recipient)
     transport = make_transport(config)()
@@ -181,7 +176,7 @@ def _send_test(config, newsletter, secret: str, address: str) -> None:
                "nothing was recorded against the campaign.")
 
 
-def ctx_exit_failed() -> None:
+def exit_failed() -> None:
     click.secho("Some deliveries failed; `publisher status` lists the campaign, and the replies are in the "
                 "database.", fg="red", err=True)
     raise click.exceptions.Exit(1)
@@ -189,7 +184,7 @@ def ctx_exit_failed() -> None:
 
 @main.command()
 @click.option("--send-latest", is_flag=True, help="On a site's first publish, mail the newest post too.")
-@click.option("--dry-run", is_flag=True, help="Build in memory and say what would be mailed; write and send nothing.")
+@click.option("--dry-run", is_flag=True, help="Read the posts and say what would be mailed; write and send nothing.")
 @pass_context
 def publish(ctx, send_latest: bool, dry_run: bool) -> None:
     """Build the site, then mail every post that has not been mailed yet, once.
@@ -211,24 +206,26 @@ def publish(ctx, send_latest: bool, dry_run: bool) -> None:
         click.echo("Another `publisher publish` is running for this site; leaving the work to it.")
         return
     if failed:
-        ctx_exit_failed()
+        exit_failed()
 
 
 def _publish(config, send_latest: bool, dry_run: bool) -> int:
     """The whole publish under the lock; returns how many deliveries failed."""
-    from ..build import build_site
+    from ..build import load_site
     from ..publishing import plan_publish
-    built = build_site(config, now_utc()) if dry_run else run_build(config)
-    if dry_run:
-        print_warnings(built.warnings)
+    if dry_run:  # the posts are all a plan needs: nothing is rendered or written
+        site, warnings = load_site(config, now_utc())
+        print_warnings(warnings)
+    else:
+        site = run_build(config).site
     with open_site_store(config) as store:
         first_run = not store.has_setting(FIRST_PUBLISH)
-        plan = plan_publish(built.site.posts, store.post_states(), first_run, send_latest)
+        plan = plan_publish(site.posts, store.post_states(), first_run, send_latest)
         if dry_run:
             return _show_plan(config, store, plan)
         _record_archive(store, plan.archive, first_run)
         newsletters = {post.slug: compile_for(config, post) for post in plan.send}
-        return _send_due(config, store, built.site, newsletters)
+        return _send_due(config, store, site, newsletters)
 
 
 def _record_archive(store, archive, first_run: bool) -> None:

@@ -35,7 +35,7 @@ def email_command(ctx, slug: str, to: str | None, name: str, output: Path | None
     from ..newsletter import compile_newsletter, personalise
     from ..signing import load_signer
     from ..theme import make_env
-    from .campaigns import open_site_store, signing_secret
+    from .campaigns import signing_secret
 
     config = ctx.config
     site, warnings = load_site(config, now_utc(), drafts=True)
@@ -43,9 +43,7 @@ def email_command(ctx, slug: str, to: str | None, name: str, output: Path | None
     newsletter = compile_newsletter(post, config, make_env(config.path(config.paths.templates)))
     print_warnings([w for w in warnings if w.path == post.source] + list(newsletter.warnings))
     recipient = to or config.from_address
-    with open_site_store(config) as store:
-        secret = signing_secret(config, store)
-    msg = personalise(newsletter, recipient, name, secret=secret, now=now_utc())
+    msg = personalise(newsletter, recipient, name, secret=signing_secret(config), now=now_utc())
     signer = load_signer(config)
     data = (signer.sign(msg) if signer else msg).as_bytes(policy=email.policy.SMTP)
     _write(data, output)

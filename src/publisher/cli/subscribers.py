@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from ..store import SUBSCRIBER_STATUSES, Store
-from . import Context, main, pass_context
+from ..store import SUBSCRIBER_STATUSES
+from . import Context, main, open_site_store, pass_context
 from .site import now_utc
 
 
@@ -21,15 +19,6 @@ def subscribers() -> None:
     Example:
         publisher subscribers import mailchimp-export.csv && publisher subscribers count
     """
-
-
-@contextmanager
-def open_site_store(ctx: Context) -> Iterator[Store]:
-    """The site's database (database.path in publisher.toml), closed afterwards."""
-    from ..store import open_store
-    config = ctx.config
-    with open_store(config.path(config.database.path)) as store:
-        yield store
 
 
 def valid_address(address: str) -> str:
@@ -54,7 +43,7 @@ def add(ctx: Context, address: str, name: str) -> None:
         publisher subscribers add ann@example.com --name "Ann Lee"
     """
     email, now = valid_address(address), now_utc()
-    with open_site_store(ctx) as store:
+    with open_site_store(ctx.config) as store:
         subscriber, added = store.add_subscriber(email, name, "active", "cli", now=now)
         if not added and subscriber.status != "active":
             store.set_subscriber_status(email, "active", now=now)
@@ -79,7 +68,7 @@ def remove(ctx: Context, address: str) -> None:
     Example:
         publisher subscribers remove ann@example.com
     """
-    with open_site_store(ctx) as store:
+    with open_site_store(ctx.config) as store:
         subscriber = store.set_subscriber_status(address, "unsubscribed", now=now_utc())
     if subscriber is None:
         raise click.ClickException(f"{address} is not a subscriber; `publisher subscribers list` shows who is")
@@ -96,7 +85,7 @@ def list_subscribers(ctx: Context, status: str | None) -> None:
     Example:
         publisher subscribers list --status bounced
     """
-    with open_site_store(ctx) as store:
+    with open_site_store(ctx.config) as store:
         for s in store.list_subscribers(status):
             click.echo(f"{s.email}\t{s.status}\t{s.name}".rstrip())
 
@@ -110,7 +99,7 @@ def count(ctx: Context) -> None:
     Example:
         publisher subscribers count
     """
-    with open_site_store(ctx) as store:
+    with open_site_store(ctx.config) as store:
         counts = store.count_subscribers()
     for status, number in [*counts.items(), ("total", sum(counts.values()))]:
         click.echo(f"{status:<13}{number:>8}")
@@ -133,7 +122,7 @@ def import_subscribers(ctx: Context, file: Path) -> None:
     """
     from ..subscribers_csv import decode_csv, parse_csv
     parsed = parse_csv(decode_csv(read_bytes(file), file), file)
-    with open_site_store(ctx) as store:
+    with open_site_store(ctx.config) as store:
         added = store.add_subscribers(parsed.subscribers, f"import:{file.name}", now=now_utc())
     for problem in parsed.problems:
         click.echo(f"{file}:{problem.line}: {problem.message}; row skipped", err=True)
@@ -157,7 +146,7 @@ def export(ctx: Context, file: Path | None) -> None:
         publisher subscribers export backup.csv
     """
     from ..subscribers_csv import write_csv
-    with open_site_store(ctx) as store:
+    with open_site_store(ctx.config) as store:
         people = store.list_subscribers()
     if file is None:
         click.echo(write_csv(people), nl=False)
