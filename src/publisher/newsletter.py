@@ -65,17 +65,59 @@ class Newsletter:
 
 
 @dataclass(frozen=True)
-class _Prepared:
-    """Everything personalise needs, built once: encoded bodies, folded headers, the fixed parts of the links."""
+class Frame:
+    """What every email the site sends is made of, built once per compile: the two encoded bodies with their
+    placeholders, the folded headers that are the same for everyone, and the domain of the Message-IDs.
+    `message` fills in one recipient; the newsletter and the service's emails (notices.py) both use it."""
     html_body: mime.Body
     text_body: mime.Body
-    slot_pattern: re.Pattern
     headers: dict[str, mime.FoldedHeader]
-    content_types: tuple[mime.FoldedHeader, mime.FoldedHeader]
-    encodings: dict[str, mime.FoldedHeader]
+    message_domain: str
+
+    def message(self, email_address: str, name: str, values: dict[str, str], *, now: dt.datetime,
+                message_id: str, list_unsubscribe: str = "") -> EmailMessage:
+        """The multipart/alternative message for one recipient; the list headers only with `list_unsubscribe`."""
+        h = self.headers
+        headers = [h["From"], _to_header(email_address, one_line(name)), h["Subject"],
+                   mime.raw_header("Date", email.utils.format_datetime(now)),
+                   mime.raw_header("Message-ID", message_id), h["Reply-To"]]
+        if list_unsubscribe:
+            headers += [h["List-Id"], mime.raw_header("List-Unsubscribe", list_unsubscribe),
+                        h["List-Unsubscribe-Post"]]
+        headers += [h["MIME-Version"], h["Content-Type"]]
+        text, text_cte = self.text_body.fill(values)
+        markup, html_cte = self.html_body.fill(values)
+        return mime.assemble(headers, [mime.text_part(_CONTENT_TYPES[0], _ENCODINGS, text, text_cte),
+                                       mime.text_part(_CONTENT_TYPES[1], _ENCODINGS, markup, html_cte)])
+
+
+_CONTENT_TYPES = (mime.raw_header("Content-Type", 'text/plain; charset="utf-8"'),
+                  mime.raw_header("Content-Type", 'text/html; charset="utf-8"'))
+_ENCODINGS = {cte: mime.raw_header("Content-Transfer-Encoding", cte) for cte in ("7bit", "quoted-printable")}
+
+
+def make_frame(config: Config, subject: str, html_body: mime.Body, text_body: mime.Body, boundary: str) -> Frame:
+    """The frame of an email from this site with `subject`; a ConfigError when a sender address is bad."""
+    sender, reply_to = _sender_headers(config)
+    headers = [
+        sender, mime.text_header("Subject", subject), reply_to,
+        mime.list_id_header(config.site.title, config.list_id),
+        mime.raw_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        mime.raw_header("MIME-Version", "1.0"),
+        mime.raw_header("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+    ]
+    domain = config.from_address.rpartition("@")[2]
+    return Frame(html_body=html_body, text_body=text_body, headers={header.name: header for header in headers},
+                 message_domain=domain if domain.isascii() and domain else config.domain)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything personalise needs, built once: the frame and the fixed parts of the links."""
+    frame: Frame
+    slot_pattern: re.Pattern
     unsubscribe_base: str
     unsubscribe_mailto: str
-    message_domain: str
     web_values: dict[str, str]
 
 
@@ -155,33 +197,16 @@ def _check_size(post: Post, config: Config, body: mime.Body) -> None:
 
 def _prepare(config: Config, subject: str, html_body: mime.Body, text_body: mime.Body, slot_pattern: re.Pattern,
              boundary: str) -> _Prepared:
-    from_address = config.from_address
-    domain = from_address.rpartition("@")[2]
-    sender, reply_to = sender_headers(config)
-    headers = [
-        sender,
-        mime.text_header("Subject", subject),
-        reply_to,
-        mime.list_id_header(config.site.title, config.list_id),
-        mime.raw_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-        mime.raw_header("MIME-Version", "1.0"),
-        mime.raw_header("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
-    ]
     return _Prepared(
-        html_body=html_body, text_body=text_body, slot_pattern=slot_pattern,
-        headers={header.name: header for header in headers},
-        content_types=(mime.raw_header("Content-Type", 'text/plain; charset="utf-8"'),
-                       mime.raw_header("Content-Type", 'text/html; charset="utf-8"')),
-        encodings={cte: mime.raw_header("Content-Transfer-Encoding", cte) for cte in ("7bit", "quoted-printable")},
+        frame=make_frame(config, subject, html_body, text_body, boundary), slot_pattern=slot_pattern,
         unsubscribe_base=f"{config.subscribe_base}/unsubscribe?token=",
-        unsubscribe_mailto=f"mailto:{quote(from_address, safe='@')}?subject=unsubscribe",
-        message_domain=domain if domain.isascii() and domain else config.domain,
+        unsubscribe_mailto=f"mailto:{quote(config.from_address, safe='@')}?subject=unsubscribe",
         web_values={"greeting": "Hello,", "sent_to": "", "unsubscribe_url": f"{config.site.url}/#subscribe",
                     "unsubscribe_label": "Subscribe"},
     )
 
 
-def sender_headers(config: Config) -> tuple[mime.FoldedHeader, mime.FoldedHeader]:
+def _sender_headers(config: Config) -> tuple[mime.FoldedHeader, mime.FoldedHeader]:
     """From and Reply-To, as every email the site sends carries them; a ConfigError when an address is bad."""
     from_address = config.from_address
     return (_sender_header("From", config.from_name, from_address, "newsletter.from_address"),
@@ -202,20 +227,9 @@ def personalise(newsletter: Newsletter, email_address: str, name: str = "", *, s
     """The message for one recipient: string substitution into the compiled newsletter, never a recompile."""
     p = newsletter.prepared
     unsubscribe = p.unsubscribe_base + make_token(secret, UNSUBSCRIBE, email_address, newsletter.list_id)
-    values = recipient_values(email_address, name, unsubscribe)
-    text, text_cte = p.text_body.fill(values)
-    markup, html_cte = p.html_body.fill(values)
-    h = p.headers
-    headers = [
-        h["From"], _to_header(email_address, one_line(name)), h["Subject"],
-        mime.raw_header("Date", email.utils.format_datetime(now)),
-        mime.raw_header("Message-ID", message_id(newsletter, email_address, p.message_domain)),
-        h["Reply-To"], h["List-Id"],
-        mime.raw_header("List-Unsubscribe", f"<{unsubscribe}>,\r\n <{p.unsubscribe_mailto}>"),
-        h["List-Unsubscribe-Post"], h["MIME-Version"], h["Content-Type"],
-    ]
-    return mime.assemble(headers, [mime.text_part(p.content_types[0], p.encodings, text, text_cte),
-                                   mime.text_part(p.content_types[1], p.encodings, markup, html_cte)])
+    return p.frame.message(email_address, name, recipient_values(email_address, name, unsubscribe), now=now,
+                           message_id=message_id(newsletter, email_address, p.frame.message_domain),
+                           list_unsubscribe=f"<{unsubscribe}>,\r\n <{p.unsubscribe_mailto}>")
 
 
 def recipient_values(email_address: str, name: str, unsubscribe_url: str) -> dict[str, str]:

@@ -22,8 +22,8 @@ from markupsafe import Markup
 from . import mime
 from .config import Config
 from .content import Post
-from .errors import ContentError, DeliveryError
-from .newsletter import compile_mjml, inline_css, one_line, recipient_values, sender_headers
+from .errors import ContentError
+from .newsletter import Frame, compile_mjml, inline_css, make_frame, one_line, recipient_values
 from .plaintext import WIDTH, booking_text, wrap
 from .theme import format_date
 from .tokens import CONFIRM, UNSUBSCRIBE, make_token
@@ -46,14 +46,9 @@ class Notice:
 
 @dataclass(frozen=True)
 class _Prepared:
-    html_body: mime.Body
-    text_body: mime.Body
-    headers: dict[str, mime.FoldedHeader]
-    content_types: tuple[mime.FoldedHeader, mime.FoldedHeader]
-    encodings: dict[str, mime.FoldedHeader]
+    frame: Frame
     link_base: str
     list_id: str
-    message_domain: str
 
 
 @dataclass(frozen=True)
@@ -107,21 +102,9 @@ def _compile(config: Config, env: jinja2.Environment, draft: _Draft, mjml_to_htm
 
 
 def _prepare(config: Config, draft: _Draft, html_body: mime.Body, text_body: mime.Body, boundary: str) -> _Prepared:
-    sender, reply_to = sender_headers(config)
-    headers = [sender, mime.text_header("Subject", draft.subject), reply_to,
-               mime.list_id_header(config.site.title, config.list_id),
-               mime.raw_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-               mime.raw_header("MIME-Version", "1.0"),
-               mime.raw_header("Content-Type", f'multipart/alternative; boundary="{boundary}"')]
-    domain = config.from_address.rpartition("@")[2]
     page = "confirm" if draft.purpose == CONFIRM else "unsubscribe"
-    return _Prepared(
-        html_body=html_body, text_body=text_body, headers={header.name: header for header in headers},
-        content_types=(mime.raw_header("Content-Type", 'text/plain; charset="utf-8"'),
-                       mime.raw_header("Content-Type", 'text/html; charset="utf-8"')),
-        encodings={cte: mime.raw_header("Content-Transfer-Encoding", cte) for cte in ("7bit", "quoted-printable")},
-        link_base=f"{config.subscribe_base}/{page}?token=", list_id=config.list_id,
-        message_domain=domain if domain.isascii() and domain else config.domain)
+    return _Prepared(frame=make_frame(config, draft.subject, html_body, text_body, boundary),
+                     link_base=f"{config.subscribe_base}/{page}?token=", list_id=config.list_id)
 
 
 def personalise_notice(notice: Notice, email_address: str, name: str = "", *, secret: str,
@@ -131,24 +114,9 @@ def personalise_notice(notice: Notice, email_address: str, name: str = "", *, se
     issued = now if notice.purpose == CONFIRM else None
     link = p.link_base + make_token(secret, notice.purpose, email_address, p.list_id, issued)
     values = {**recipient_values(email_address, name, link), "link": link}
-    text, text_cte = p.text_body.fill(values)
-    markup, html_cte = p.html_body.fill(values)
-    h = p.headers
-    headers = [h["From"], _to_header(email_address, one_line(name)), h["Subject"],
-               mime.raw_header("Date", email.utils.format_datetime(now)),
-               mime.raw_header("Message-ID", email.utils.make_msgid(domain=p.message_domain)), h["Reply-To"]]
-    if notice.purpose == UNSUBSCRIBE:
-        headers += [h["List-Id"], mime.raw_header("List-Unsubscribe", f"<{link}>"), h["List-Unsubscribe-Post"]]
-    headers += [h["MIME-Version"], h["Content-Type"]]
-    return mime.assemble(headers, [mime.text_part(p.content_types[0], p.encodings, text, text_cte),
-                                   mime.text_part(p.content_types[1], p.encodings, markup, html_cte)])
-
-
-def _to_header(email_address: str, name: str) -> mime.FoldedHeader:
-    try:
-        return mime.address_header("To", name, email_address)
-    except (ValueError, IndexError):
-        raise DeliveryError(f"cannot address a message to {email_address!r}: not a valid email address") from None
+    return p.frame.message(email_address, name, values, now=now,
+                           message_id=email.utils.make_msgid(domain=p.frame.message_domain),
+                           list_unsubscribe=f"<{link}>" if notice.purpose == UNSUBSCRIBE else "")
 
 
 def _confirm_text(config: Config, marks: dict[str, str], hours: int) -> str:
