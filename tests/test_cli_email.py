@@ -117,3 +117,14 @@ def test_writing_an_email_with_the_key_set_leaves_no_database_behind(site_dir):
     site_dir.post("sciatica.md", post_text("Sciatica and you", body=BODY))
     assert site_dir.run("email", "sciatica", env=ENV).exit_code == 0
     assert not (site_dir.root / "publisher.db").exists()
+
+
+def test_a_header_injected_through_publisher_toml_writes_no_message(site_dir):
+    from .fixtures_site import BASIC_TOML, BOOKING_TOML
+    site_dir.config(BASIC_TOML + BOOKING_TOML + '[newsletter]\nlist_id = "news.example.com>\\r\\nBcc: <evil@example.com"\n')
+    site_dir.post("sciatica.md", post_text("Sciatica and you", body=BODY))
+    out = site_dir.root / "sciatica.eml"
+    result = site_dir.run("email", "sciatica", "--to", "ann@example.com", "-o", str(out), env=ENV)
+    assert result.exit_code == 1
+    assert "newsletter.list_id: contains a line break or control character" in result.output
+    assert "Traceback" not in result.output and not out.exists()

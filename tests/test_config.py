@@ -37,6 +37,48 @@ def test_every_problem_is_reported_together(tmp_path):
     assert all(str(path) in line for line in text.splitlines())
 
 
+@pytest.mark.parametrize("section, key", [
+    ("newsletter", "list_id"), ("newsletter", "from_name"), ("newsletter", "subject_prefix"),
+    ("newsletter", "reply_to"), ("newsletter", "from_address"), ("booking", "email"), ("dkim", "selector"),
+    ("dkim", "domain"), ("subscriptions", "url"),
+])
+def test_a_line_break_in_a_value_that_reaches_a_header_is_refused_at_load(tmp_path, section, key):
+    site = '[site]\ntitle = "T"\nurl = "https://example.com"\n'
+    table = "" if section == "site" else f"[{section}]\n"
+    path = write(tmp_path, site + table + f'{key} = "x@example.com\\r\\nBcc: evil@example.com"\n')
+    with pytest.raises(Problems) as caught:
+        load_config(path, env={})
+    assert f"{section}.{key}: contains a line break or control character (U+000D)" in str(caught.value)
+
+
+def test_a_line_break_in_the_site_title_or_url_is_refused(tmp_path):
+    path = write(tmp_path, '[site]\ntitle = "T\\nBcc: a@example.com"\nurl = "https://example.com/\\r\\nX: y"\n')
+    with pytest.raises(Problems) as caught:
+        load_config(path, env={})
+    text = str(caught.value)
+    assert "site.title: contains a line break" in text and "site.url: contains a line break" in text
+
+
+def test_prose_may_run_over_lines_but_identifiers_keep_their_shape(tmp_path):
+    path = write(tmp_path, '[site]\ntitle = "T"\nurl = "https://example.com"\ndescription = """Two\nlines"""\n'
+                           '[newsletter]\nlist_id = "not a list id"\nreply_to = "nobody"\n'
+                           '[dkim]\nselector = "mail;x=1"\ndomain = "example.com"\nkey_file = "k.pem"\n')
+    with pytest.raises(Problems) as caught:
+        load_config(path, env={})
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 3
+    assert "newsletter.list_id: expected a dotted name like 'newsletter.example.com' (RFC 2919)" in lines[0]
+    assert "newsletter.reply_to: expected an email address" in lines[1]
+    assert "dkim.selector: expected a DNS label" in lines[2]
+
+
+def test_an_smtp_url_from_the_environment_with_a_line_break_is_refused(tmp_path):
+    path = write(tmp_path, '[site]\ntitle = "T"\nurl = "https://example.com"\n')
+    with pytest.raises(Problems) as caught:
+        load_config(path, env={"PUBLISHER_SMTP_URL": "smtp://mail.example.com:587\r\nRCPT TO:<x@example.com>"})
+    assert "delivery.smtp_url: contains a line break" in str(caught.value)
+
+
 def test_missing_required_key_names_the_fix(tmp_path):
     with pytest.raises(Problems, match=r"\[site\] needs 'url'"):
         load_config(write(tmp_path, '[site]\ntitle = "T"\n'), env={})

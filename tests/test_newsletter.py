@@ -15,7 +15,7 @@ import pytest
 
 from publisher.config import load_config
 from publisher.content import parse_post
-from publisher.errors import ConfigError, ContentError, DeliveryError
+from publisher.errors import ConfigError, ContentError, DeliveryError, PublisherError
 from publisher.newsletter import compile_mjml, compile_newsletter, make_renderer, personalise, render_web_version
 from publisher.store import Subscriber
 from publisher.theme import make_env
@@ -314,11 +314,12 @@ def test_the_renderer_refuses_to_start_without_a_secret(config):
         make_renderer(compiled(config), "", clock=lambda: NOW)
 
 
-def test_a_from_address_that_is_not_one_is_a_config_error(tmp_path):
+def test_a_from_address_that_is_not_one_is_refused_before_any_newsletter_is_made(tmp_path):
     path = tmp_path / "publisher.toml"
     path.write_text(BASIC_TOML + '\n[newsletter]\nfrom_address = "news at example.com"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="newsletter.from_address: 'news at example.com' is not an email address"):
-        compiled(load_config(path, env={}))
+    with pytest.raises(PublisherError, match="newsletter.from_address: expected an email address like "
+                                             "news@example.com, got 'news at example.com'"):
+        load_config(path, env={})
 
 
 def test_a_sender_name_beyond_ascii_is_encoded(tmp_path):

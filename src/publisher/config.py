@@ -221,6 +221,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         sections["delivery"] = dataclasses.replace(sections["delivery"], smtp_url=env["PUBLISHER_SMTP_URL"])
     if sections["site"] is not None:
         _check_semantics(path, sections, problems)
+    _check_header_values(path, sections, problems)
     if problems:
         raise Problems(problems)
     secrets = Secrets(
@@ -314,6 +315,49 @@ def _check_semantics(path: Path, s: dict, problems: list) -> None:
             problems.append(ConfigError(f"{url_key}: expected an absolute http(s) URL, got {url!r}", path=path))
 
 
+# Text that may run over several lines; every other value is one line, since it can reach an email header.
+PROSE_KEYS = {"site.description", "booking.text"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_PROSE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LIST_ID = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+")
+_DNS_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
+ADDRESS = re.compile(r"[^\s<>()\[\],;:\\\"@]+@[^\s<>()\[\],;:\\\"@]+")
+
+
+def _check_header_values(path: Path, s: dict, problems: list) -> None:
+    """Refuse values that could forge email headers: a line break or control character in any one-line value
+    (and in the SMTP URL from the environment), and identifiers that do not have their standard shape."""
+    for name, section in s.items():
+        if section is None:
+            continue
+        for f in dataclasses.fields(section):
+            key = f"{name}.{f.name}"
+            values = getattr(section, f.name)
+            for value in values if isinstance(values, tuple) else (values,):
+                pattern = _PROSE_CONTROL if key in PROSE_KEYS else _CONTROL
+                if isinstance(value, str) and pattern.search(value):
+                    problems.append(ConfigError(
+                        f"{key}: contains a line break or control character ({_first_control(value, pattern)}); "
+                        "write it on one line of plain text", path=path))
+                    break
+    news, dkim = s["newsletter"], s["dkim"]
+    checks = [
+        ("newsletter.list_id", news.list_id, _LIST_ID, "a dotted name like 'newsletter.example.com' (RFC 2919)"),
+        ("newsletter.from_address", news.from_address, ADDRESS, "an email address like news@example.com"),
+        ("newsletter.reply_to", news.reply_to, ADDRESS, "an email address like hello@example.com"),
+        ("booking.email", s["booking"].email, ADDRESS, "an email address like hello@example.com"),
+        ("dkim.selector", dkim.selector, _DNS_NAME, "a DNS label like 'mail' or '2026a'"),
+        ("dkim.domain", dkim.domain, _DNS_NAME, "a domain name like 'example.com'"),
+    ]
+    for key, value, shape, expected in checks:
+        if value and not _CONTROL.search(value) and not shape.fullmatch(value):
+            problems.append(ConfigError(f"{key}: expected {expected}, got {value!r}", path=path))
+
+
+def _first_control(value: str, pattern: re.Pattern) -> str:
+    return f"U+{ord(pattern.search(value)[0]):04X}"
+
+
 def _is_http_url(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return not any(c.isspace() for c in url) and parts.scheme in ("http", "https") and bool(parts.netloc)

@@ -24,13 +24,14 @@ from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP, SMTPUTF8, Policy, default
 
+from .config import ADDRESS
+
 MAX_LINE = 998
 WRAP_AT = 800
 _START_TAG = re.compile(r"""<[a-zA-Z][^\s/>]*(?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*\s*/?>""")
 _TAG_NAME = re.compile(r"<[a-zA-Z][^\s/>]*")
 _ATTRIBUTE = re.compile(r"""\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
-_ADDRESS = re.compile(r"[^\s<>()\[\],;:\\\"@]+@[^\s<>()\[\],;:\\\"@]+")
 MAX_NAME = 100
 
 
@@ -94,7 +95,7 @@ def address_header(name: str, display_name: str, addr_spec: str) -> FoldedHeader
     International addresses take the standard (slower) route.
     """
     display_name = " ".join(display_name.split())[:MAX_NAME]
-    if not _ADDRESS.fullmatch(addr_spec):
+    if not ADDRESS.fullmatch(addr_spec):
         raise ValueError(f"not an email address: {addr_spec!r}")
     if not addr_spec.isascii():
         local, _, domain = addr_spec.rpartition("@")
