@@ -1,11 +1,13 @@
 """The subscription service in a test: the app on a real HTTP server (werkzeug) on 127.0.0.1 in a thread, with
-a real SQLite store, a site folder written inline, and a clock the test moves on."""
+a real SQLite store, a site folder written inline, and a clock the test moves on; and a reverse proxy to put
+in front of it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import http.client
+import http.server
 import re
 import threading
 from collections.abc import Iterator
@@ -130,3 +132,53 @@ def running(config, smtp, clock: Clock, proxies: int = 0) -> Iterator[Service]:
             yield Service(config.subscribe_base, store, clock, smtp, config)
     finally:
         store.close()
+
+
+class _Forwarder(http.server.BaseHTTPRequestHandler):
+    """Passes each request on to `target` and says who the client was, as nginx's `proxy_set_header
+    X-Forwarded-For $remote_addr` does (a value the client sent itself is replaced)."""
+
+    target: tuple[str, int]
+    dropped = ("connection", "x-forwarded-for", "x-forwarded-proto")
+
+    def do_GET(self) -> None:
+        self._forward()
+
+    do_HEAD = do_POST = do_GET
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in self.dropped}
+        headers.update({"X-Forwarded-For": self.client_address[0], "X-Forwarded-Proto": "http"})
+        conn = http.client.HTTPConnection(*self.target, timeout=30)
+        try:
+            conn.request(self.command, self.path, body, headers)
+            response = conn.getresponse()
+            data = response.read()
+        finally:
+            conn.close()
+        self.send_response(response.status)
+        for key, value in response.getheaders():
+            if key.lower() not in ("connection", "server", "date"):
+                self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:
+        """Quiet: the test reads the answers, not a log."""
+
+
+@contextmanager
+def forwarding_proxy(target_port: int) -> Iterator[int]:
+    """A reverse proxy on 127.0.0.1 in front of 127.0.0.1:`target_port`, until the block ends; yields its port."""
+    handler = type("Forwarder", (_Forwarder,), {"target": ("127.0.0.1", target_port)})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=functools.partial(server.serve_forever, poll_interval=0.05), daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -39,9 +39,10 @@ def serve(ctx, host: str, port: int, proxies: int, threads: int) -> None:
     config = ctx.config
     app = build_app(config, proxies=proxies)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
+    try:  # the app picks the X-Forwarded-* values it trusts; waitress would remove them all before it sees them
         server = waitress.create_server(app, host=host, port=port, threads=threads, ident="publisher",
-                                        max_request_body_size=MAX_REQUEST_BYTES)
+                                        max_request_body_size=MAX_REQUEST_BYTES,
+                                        clear_untrusted_proxy_headers=not proxies)
     except OSError as exc:
         raise PublisherError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or --host") \
             from None
