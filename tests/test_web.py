@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from urllib.parse import urlencode, urljoin
@@ -19,7 +20,7 @@ from publisher.newsletter import compile_newsletter, personalise
 from publisher.store import NewSubscriber, open_store
 from publisher.theme import make_env
 from publisher.tokens import CONFIRM, UNSUBSCRIBE, make_token
-from publisher.web import load_app
+from publisher.web import ClientLimiter, load_app
 
 from .fixtures_site import post_text
 from .fixtures_smtp import free_port
@@ -164,6 +165,43 @@ def test_one_address_gets_at_most_three_confirmations_an_hour_whoever_asks(start
     service.clock.advance(dt.timedelta(hours=1, seconds=1))
     service.post("/subscribe", {"email": "target@example.com"}, {"X-Forwarded-For": "198.51.100.1"})
     assert len(service.mails("target@example.com")) == 4
+
+
+def test_the_limiter_limits_every_client_and_forgets_each_an_hour_after_its_last_request():
+    clock = Clock(START)
+    limiter = ClientLimiter(2, 3_600, clock.monotonic)
+    crowd = [f"10.{n // 250}.{n % 250}.1" for n in range(5_000)]
+    assert all(limiter.allow(client) for client in crowd for _ in range(2))
+    assert not any(limiter.allow(client) for client in crowd)
+    clock.advance(dt.timedelta(minutes=30))
+    assert limiter.allow("203.0.113.1") and not limiter.allow(crowd[0])
+    assert len(limiter) == 5_001
+    clock.advance(dt.timedelta(minutes=30, seconds=1))
+    assert limiter.allow("198.51.100.1")
+    assert len(limiter) == 2  # the crowd's addresses are no longer kept
+    assert limiter.allow(crowd[0]) and limiter.allow(crowd[0]) and not limiter.allow(crowd[0])
+
+
+def test_confirmations_over_starttls_share_the_one_tls_context_made_for_the_service(
+        tmp_path, make_smtp_server, server_tls_context, tls_certificate, monkeypatch):
+    made: list[ssl.SSLContext] = []
+    create = ssl.create_default_context
+
+    def trusting_the_test_certificate(*args, **kwargs) -> ssl.SSLContext:
+        context = create(*args, **kwargs)
+        context.load_verify_locations(cafile=str(tls_certificate[0]))
+        made.append(context)
+        return context
+    monkeypatch.setattr(ssl, "create_default_context", trusting_the_test_certificate)
+    smtp = make_smtp_server(tls_context=server_tls_context, require_starttls=True)
+    root = tmp_path / "site"
+    write_posts(root, 1)
+    config = site_config(root, f"http://127.0.0.1:{free_port()}", f'\n[delivery]\nsmtp_url = "{smtp.url}"\n')
+    with running(config, smtp, Clock(START)) as service:
+        for n in range(3):
+            assert service.post("/subscribe", {"email": f"r{n}@example.com"}).status == 200
+    assert sorted(smtp.recipients()) == ["r0@example.com", "r1@example.com", "r2@example.com"]
+    assert len(made) == 1
 
 
 def test_the_client_address_is_the_connection_unless_proxies_are_trusted(service):

@@ -297,13 +297,14 @@ class MaildirTransport:
 
 
 def make_transport(config: Config) -> Callable[[], Transport]:
-    """A factory for transports (one per connection): SMTP when a URL is configured, else the Maildir outbox."""
+    """A factory for transports (one per connection): SMTP when a URL is configured, else the Maildir outbox.
+    Its SMTP transports share one TLS context, built here once: building one loads every trusted certificate."""
     d = config.delivery
     if not d.smtp_url:
         return functools.partial(MaildirTransport, config.path(d.maildir))
     settings = parse_smtp_url(d.smtp_url, password=config.secrets.smtp_password, allow_plaintext=d.allow_plaintext,
                               timeout=d.timeout, helo=config.domain)
-    return functools.partial(SmtpTransport, settings)
+    return functools.partial(SmtpTransport, settings, ssl.create_default_context())
 
 
 def envelope(msg: EmailMessage) -> tuple[str, list[str]]:

@@ -70,13 +70,16 @@ def utc_now() -> dt.datetime:
 
 class ClientLimiter:
     """At most `limit` requests from one client in any `window` seconds (a sliding log per address, in memory;
-    each server process counts on its own). A limit of 0 or less means no limit."""
+    each server process counts on its own). A limit of 0 or less means no limit.
 
-    MAX_CLIENTS = 10_000
+    Every allowed request is also kept in one log in time order, so the requests that leave the window are
+    dropped from its front: each request costs O(1) amortised however many clients there are, and an address
+    is forgotten at the first request more than a window after its last allowed one."""
 
     def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic):
         self.limit, self.window, self._clock = limit, window, clock
         self._seen: dict[str, deque[float]] = {}
+        self._log: deque[tuple[float, str]] = deque()
         self._lock = threading.Lock()
 
     def allow(self, client: str) -> bool:
@@ -84,15 +87,27 @@ class ClientLimiter:
             return True
         with self._lock:
             now = self._clock()
+            self._forget_until(now - self.window)
             times = self._seen.setdefault(client, deque())
-            while times and times[0] <= now - self.window:
-                times.popleft()
             if len(times) >= self.limit:
                 return False
             times.append(now)
-            if len(self._seen) > self.MAX_CLIENTS:
-                self._seen = {c: t for c, t in self._seen.items() if t and t[-1] > now - self.window}
+            self._log.append((now, client))
             return True
+
+    def __len__(self) -> int:
+        """How many client addresses are remembered: those allowed a request in the window before the latest one."""
+        with self._lock:
+            return len(self._seen)
+
+    def _forget_until(self, cutoff: float) -> None:
+        """Drop the requests made at or before `cutoff`, and the clients left with none."""
+        while self._log and self._log[0][0] <= cutoff:
+            _, client = self._log.popleft()
+            times = self._seen[client]
+            times.popleft()
+            if not times:
+                del self._seen[client]
 
 
 class Pages:
