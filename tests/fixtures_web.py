@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
 import http.client
 import http.server
 import re
@@ -90,6 +91,14 @@ class Service:
 
 def confirm_link(msg: EmailMessage) -> str:
     return re.search(r"https?://\S+/confirm\?token=\S+", msg.get_body(("plain",)).get_content())[0]
+
+
+def press_confirm(service: Service, link: str) -> Reply:
+    """Open a confirm link, as a reader does from the email, and press the one button on its page."""
+    page = service.get(link)
+    assert page.status == 200 and "<script" not in page.text, page.text
+    [action] = re.findall(r'<form method="post" action="([^"]+)">\s*<button', page.text)
+    return service.post(urljoin(link, html.unescape(action)), {})
 
 
 def site_config(root, url: str, extra: str = "", site_url: str = "https://example.com"):

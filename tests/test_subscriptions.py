@@ -32,7 +32,7 @@ def test_a_sign_up_is_trimmed_and_normalised():
     ({"email": "ann@example.com", "name": "Ann\u2028Lee"}, "name: remove the line breaks"),
     ({"email": "ann@example.com\x00"}, "email: remove the line breaks"),
     ({"email": "   "}, "email: enter your email address"),
-    ({"email": "ann@example.com", "website": "x"}, "the hidden field was filled in"),
+    ({"email": "ann@example.com", "website": "x"}, "fill in only your email address"),
 ])
 def test_sign_ups_a_person_would_not_send_are_refused(form, problem):
     with pytest.raises(SignUpError, match=problem):

@@ -70,6 +70,13 @@ def test_a_confirm_token_is_good_until_it_expires():
         read_token(SECRET, CONFIRM, token, max_age=two_days, now=NOW + dt.timedelta(hours=49))
 
 
+def test_a_confirm_token_dated_in_the_future_is_refused():
+    token = make_token(SECRET, CONFIRM, "ann@example.com", "list", now=NOW + dt.timedelta(minutes=5))
+    with pytest.raises(TokenError, match="dated in the future") as refused:
+        read_token(SECRET, CONFIRM, token, max_age=dt.timedelta(hours=48), now=NOW)
+    assert not isinstance(refused.value, TokenExpired)
+
+
 def test_a_token_without_a_date_is_refused_where_an_expiry_applies():
     token = make_token(SECRET, CONFIRM, "ann@example.com", "list")
     with pytest.raises(TokenError, match="no date"):

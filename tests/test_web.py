@@ -24,8 +24,8 @@ from publisher.web import ClientLimiter, load_app
 
 from .fixtures_site import post_text
 from .fixtures_smtp import free_port
-from .fixtures_web import (SECRET, START, Clock, Service, confirm_link, running, serving, site_config,
-                           write_posts)
+from .fixtures_web import (SECRET, START, Clock, Service, confirm_link, press_confirm, running, serving,
+                           site_config, write_posts)
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
@@ -50,7 +50,7 @@ def service(start_service) -> Service:
 
 def subscribe_and_confirm(service: Service, address: str) -> None:
     assert service.post("/subscribe", {"email": address}).status == 200
-    assert service.get(confirm_link(service.mails(address)[-1])).status == 200
+    assert press_confirm(service, confirm_link(service.mails(address)[-1])).status == 200
     assert service.status(address) == "active"
 
 
@@ -65,11 +65,11 @@ def test_subscribe_confirm_and_a_single_welcome_with_the_three_newest_posts(serv
     assert link.startswith(service.url + "/confirm?token=")
     assert f'href="{link}"' in confirmation.get_body(("html",)).get_content()
 
-    confirmed = service.get(link)
+    confirmed = press_confirm(service, link)
     assert confirmed.status == 200 and "You are subscribed" in confirmed.text
     assert service.status("Ann.Lee@example.com") == "active"
-    again = service.get(link)
-    assert again.status == 200 and "already subscribed" in again.text
+    for again in (service.get(link), service.post(link, {})):
+        assert again.status == 200 and "already subscribed" in again.text
 
     welcome = service.mails("Ann.Lee@example.com")[1:]
     assert [m["Subject"] for m in welcome] == ["Welcome to Test Site"]
@@ -80,11 +80,42 @@ def test_subscribe_confirm_and_a_single_welcome_with_the_three_newest_posts(serv
     assert welcome[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+def test_opening_a_confirm_link_changes_nothing_until_the_button_is_pressed(service):
+    """Mail providers' link scanners open (GET or HEAD) every link in an email; only a person presses a button."""
+    service.post("/subscribe", {"email": "ann@example.com"})
+    link = confirm_link(service.mails("ann@example.com")[0])
+    assert service.request("HEAD", link).status == 200
+    page = service.get(link)
+    assert page.status == 200 and "Confirm your subscription" in page.text and "ann@example.com" in page.text
+    assert service.status("ann@example.com") == "pending" and len(service.mails("ann@example.com")) == 1
+    pressed = press_confirm(service, link)
+    assert pressed.status == 200 and "You are subscribed" in pressed.text
+    assert service.status("ann@example.com") == "active"
+    assert [m["Subject"] for m in service.mails("ann@example.com")][1:] == ["Welcome to Test Site"]
+
+
+def test_a_confirm_link_dated_in_the_future_is_refused(service):
+    service.post("/subscribe", {"email": "ann@example.com"})
+    later = make_token(SECRET, CONFIRM, "ann@example.com", service.config.list_id, START + dt.timedelta(hours=1))
+    query = "/confirm?" + urlencode({"token": later})
+    for reply in (service.get(query), service.post(query, {})):
+        assert reply.status == 400 and "This link does not work" in reply.text
+    assert service.status("ann@example.com") == "pending" and len(service.mails("ann@example.com")) == 1
+
+
+def test_the_honeypots_refusal_does_not_say_which_field_gave_the_bot_away(service):
+    reply = service.post("/subscribe", {"email": "ann@example.com", "website": "http://spam.example"})
+    [problem] = re.findall(r"could not be accepted: (.*?)</p>", reply.text, re.S)
+    assert reply.status == 400 and "send the form again" in problem
+    assert not any(word in problem.lower() for word in ("website", "hidden", "empty", "honeypot"))
+    assert service.store.list_subscribers() == [] and service.smtp.received == []
+
+
 def test_many_clicks_on_one_link_at_once_send_one_welcome(service):
     service.post("/subscribe", {"email": "bo@example.com"})
     link = confirm_link(service.mails("bo@example.com")[0])
     with ThreadPoolExecutor(6) as pool:
-        replies = list(pool.map(lambda _: service.get(link), range(6)))
+        replies = list(pool.map(lambda _: service.post(link, {}), range(6)))
     assert {r.status for r in replies} == {200}
     assert sum("You are subscribed" in r.text for r in replies) == 1
     assert [m["Subject"] for m in service.mails("bo@example.com")].count("Welcome to Test Site") == 1
@@ -114,7 +145,7 @@ def test_the_answer_is_the_same_whether_or_not_the_address_is_known(service):
     assert service.status("known@example.com") == "active"
     assert service.status("left@example.com") == "pending"
     assert all(len(service.mails(a)) == 1 for a in replies)
-    assert "already subscribed" in service.get(confirm_link(service.mails("known@example.com")[0])).text
+    assert "already subscribed" in service.post(confirm_link(service.mails("known@example.com")[0]), {}).text
 
 
 @pytest.mark.parametrize("body, problem", [
@@ -123,7 +154,7 @@ def test_the_answer_is_the_same_whether_or_not_the_address_is_known(service):
     ({"email": "ann@example.com", "name": "Ann\r\nBcc: victim@example.org"}, "remove the line breaks"),
     ({"email": "ann@example.com\r\nBcc: victim@example.org"}, "remove the line breaks"),
     ({"email": "ann@example.com\nBcc: victim@example.org"}, "remove the line breaks"),
-    ({"email": "ann@example.com", "website": "http://spam.example"}, "leave it empty"),
+    ({"email": "ann@example.com", "website": "http://spam.example"}, "fill in only your email address"),
     ({"email": "ann@example.com", "name": "A" * 101}, "at most 100 characters"),
     ({"email": "a" * 250 + "@example.com"}, "at most 254 characters"),
 ])
@@ -236,9 +267,10 @@ def pending_link_tokens(service: Service) -> dict[str, str]:
 
 def test_bad_confirm_links_get_a_friendly_page_and_change_nothing(service):
     for name, token in pending_link_tokens(service).items():
-        reply = service.get("/confirm?" + urlencode({"token": token}))
-        assert reply.status == 400, name
-        assert "This link does not work" in reply.text and "<form" in reply.text, name
+        query = "/confirm?" + urlencode({"token": token})
+        for reply in (service.get(query), service.post(query, {})):
+            assert reply.status == 400, name
+            assert "This link does not work" in reply.text and "<form" in reply.text, name
     assert service.status("ann@example.com") == "pending"
     assert service.status("bob@example.com") == "pending"
     assert len(service.smtp.received) == 2
@@ -248,11 +280,11 @@ def test_an_expired_confirm_link_changes_nothing_and_a_new_one_works(service):
     service.post("/subscribe", {"email": "ann@example.com"})
     old = confirm_link(service.mails("ann@example.com")[0])
     service.clock.advance(dt.timedelta(hours=48, minutes=1))
-    reply = service.get(old)
-    assert reply.status == 400 and "This link has expired" in reply.text
+    for reply in (service.get(old), service.post(old, {})):
+        assert reply.status == 400 and "This link has expired" in reply.text
     assert service.status("ann@example.com") == "pending"
     service.post("/subscribe", {"email": "ann@example.com"})
-    assert service.get(confirm_link(service.mails("ann@example.com")[-1])).status == 200
+    assert press_confirm(service, confirm_link(service.mails("ann@example.com")[-1])).status == 200
     assert service.status("ann@example.com") == "active"
 
 
@@ -324,14 +356,14 @@ def test_coming_back_after_unsubscribing_needs_a_new_confirmation(service):
     old_link = confirm_link(service.mails("ann@example.com")[0])
     service.post(service.mails("ann@example.com")[-1]["List-Unsubscribe"].strip("<>"), ONE_CLICK)
     service.clock.advance(dt.timedelta(minutes=5))
-    reply = service.get(old_link)
-    assert reply.status == 400 and "no longer valid" in reply.text
+    for reply in (service.get(old_link), service.post(old_link, {})):
+        assert reply.status == 400 and "no longer valid" in reply.text
     assert service.status("ann@example.com") == "unsubscribed"
     service.post("/subscribe", {"email": "ann@example.com"})
     assert service.status("ann@example.com") == "pending"
-    assert service.get(old_link).status == 400
+    assert service.get(old_link).status == 400 and service.post(old_link, {}).status == 400
     assert service.status("ann@example.com") == "pending"
-    assert service.get(confirm_link(service.mails("ann@example.com")[-1])).status == 200
+    assert press_confirm(service, confirm_link(service.mails("ann@example.com")[-1])).status == 200
     assert service.status("ann@example.com") == "active"
 
 
@@ -413,6 +445,6 @@ def test_any_wsgi_server_can_load_the_service_from_the_site_folder(tmp_path, smt
     with serving(load_app(str(root), proxies=1), port):
         service = Service(f"http://127.0.0.1:{port}", None, None, smtp_server, None)
         assert service.post("/subscribe", {"email": "ann@example.com"}).status == 200
-        assert service.get(confirm_link(service.mails("ann@example.com")[0])).status == 200
+        assert press_confirm(service, confirm_link(service.mails("ann@example.com")[0])).status == 200
     with open_store(root / "publisher.db") as store:
         assert store.get_subscriber("ann@example.com").status == "active"

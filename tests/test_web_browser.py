@@ -1,5 +1,5 @@
 """The service in a real headless Chromium with JavaScript turned off, on a phone-sized screen: a reader
-subscribes from a page of the built site, confirms from the email and unsubscribes with the page's one button,
+subscribes from a page of the built site, confirms and unsubscribes with the one button on each link's page,
 and every page the service shows is styled by the site's stylesheet."""
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ def test_subscribe_confirm_and_unsubscribe_in_a_browser_without_javascript(stati
         assert_styled(phone)
 
         phone.goto(confirm_link(service.mails("ann@example.com")[0]))
+        assert phone.locator("h1").inner_text() == "Confirm your subscription"
+        assert_styled(phone)
+        assert service.status("ann@example.com") == "pending"
+        phone.click("main button")
         assert phone.locator("h1").inner_text() == "You are subscribed"
         assert service.status("ann@example.com") == "active"
 

@@ -67,7 +67,7 @@ def compile_confirmation(config: Config, env: jinja2.Environment, *,
     """The confirmation email: a button to the recipient's confirm link, which works for confirm_hours."""
     hours = config.subscriptions.confirm_hours
     draft = _Draft(CONFIRM_TEMPLATE, CONFIRM, one_line(f"Confirm your subscription to {config.site.title}"),
-                   "One click and you are subscribed.", {"hours": hours},
+                   "Confirm your address and you are subscribed.", {"hours": hours},
                    lambda marks: _confirm_text(config, marks, hours))
     return _compile(config, env, draft, mjml_to_html)
 

@@ -1,5 +1,6 @@
 """The rules of the subscription service, over the store, the signed tokens and the service's emails:
-sign up (double opt-in), confirm (once, then a welcome), unsubscribe (one click). web.py puts them on HTTP.
+sign up (double opt-in), confirm (once, then a welcome), unsubscribe (one click). web.py puts them on HTTP,
+where opening a confirm or unsubscribe link only shows what its button will do.
 
 Signing up answers the same whatever the address's state, so the form tells nobody who is subscribed:
 a new, unsubscribed or bounced address becomes pending; every address gets a confirmation email, and
@@ -48,7 +49,7 @@ class SignUp:
 def read_sign_up(form: Mapping[str, str]) -> SignUp:
     """The address and name from the subscribe form, checked: a SignUpError for anything a person would not send."""
     if form.get(HONEYPOT, ""):
-        raise SignUpError("the hidden field was filled in, as only programs do; leave it empty to subscribe")
+        raise SignUpError("please fill in only your email address and send the form again")
     email, name = form.get("email", ""), form.get("name", "")
     if not email.strip():
         raise SignUpError("email: enter your email address")
@@ -85,12 +86,22 @@ class Subscriptions:
         self._deliver(personalise_notice(self._confirmation, subscriber.email, subscriber.name,
                                          secret=self._secret, now=now))
 
+    def check_confirm(self, token: str) -> tuple[str, str]:
+        """What `confirm` would answer, changing nothing, and the link's address: 'confirm' while the address
+        waits for this link, else 'already' or 'stale'; the same errors as `confirm` for a bad link."""
+        data = self._read_confirm(token, self._clock())
+        subscriber = self._store.get_subscriber(data.email)
+        if subscriber and subscriber.status == "active":
+            return "already", data.email
+        waiting = subscriber and subscriber.status == "pending" and subscriber.updated_at <= _pending_by(data)
+        return ("confirm" if waiting else "stale"), data.email
+
     def confirm(self, token: str) -> str:
         """'confirmed' (and the welcome sent), 'already' (active before), or 'stale' (unsubscribed since, or
-        unknown); TokenError when the link is not genuine, TokenExpired when it is too old."""
+        unknown); TokenError when the link is not genuine or dated in the future, TokenExpired when too old."""
         now = self._clock()
-        data = self._read(CONFIRM, token, dt.timedelta(hours=self.config.subscriptions.confirm_hours), now)
-        if self._store.confirm_subscriber(data.email, data.issued + dt.timedelta(seconds=1), now=now):
+        data = self._read_confirm(token, now)
+        if self._store.confirm_subscriber(data.email, _pending_by(data), now=now):
             self._send_welcome(data.email)
             return "confirmed"
         subscriber = self._store.get_subscriber(data.email)
@@ -105,6 +116,9 @@ class Subscriptions:
         email = self.check_unsubscribe(token)
         self._store.unsubscribe(email, now=self._clock())
         return email
+
+    def _read_confirm(self, token: str, now: dt.datetime) -> TokenData:
+        return self._read(CONFIRM, token, dt.timedelta(hours=self.config.subscriptions.confirm_hours), now)
 
     def _read(self, purpose: str, token: str, max_age: dt.timedelta | None, now: dt.datetime) -> TokenData:
         data = read_token(self._secret, purpose, token, max_age, now)
@@ -143,6 +157,12 @@ class Subscriptions:
             log.warning("the welcome email lists no posts, as they cannot be read: %s", exc)
             return ()
         return tuple(p for p in self._posts[1] if not p.draft and p.date <= now)[:WELCOME_POSTS]
+
+
+def _pending_by(data: TokenData) -> dt.datetime:
+    """A confirm link confirms only an address pending since the second it was made (tokens count whole seconds),
+    so a link sent before someone last unsubscribed confirms nothing."""
+    return data.issued + dt.timedelta(seconds=1)
 
 
 def _posts_signature(posts_dir: Path) -> tuple:

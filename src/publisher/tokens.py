@@ -88,6 +88,8 @@ def _decode_payload(payload: str) -> TokenData:
 def _check_age(data: TokenData, max_age: dt.timedelta, now: dt.datetime) -> None:
     if data.issued is None:
         raise TokenError("this link is not valid here: it carries no date")
+    if data.issued > now:
+        raise TokenError("this link is not valid: it is dated in the future")
     if now - data.issued > max_age:
         raise TokenExpired("this link has expired; ask for a new one")
 

@@ -2,8 +2,9 @@
 one-click unsubscribe (RFC 8058), with pages in the site's own look that work without JavaScript.
 
     POST /subscribe          email (+ name), honeypot, per-client rate limit, small bodies only
-    GET  /confirm?token=     activates the subscriber; a welcome email follows
-    GET  /unsubscribe?token= a page with one button (link scanners follow links, they do not press buttons)
+    GET  /confirm?token=     a page with one button (link scanners follow links, they do not press buttons)
+    POST /confirm?token=     activates the subscriber; a welcome email follows
+    GET  /unsubscribe?token= a page with one button, as for confirming
     POST /unsubscribe?token= body List-Unsubscribe=One-Click: unsubscribes, 200, no redirect
     GET  /healthz            for the process supervisor
 
@@ -49,6 +50,7 @@ PAGES = {  # message: (page title, HTTP status)
     "too_many": ("Too many requests", 429),
     "too_large": ("Request too large", 413),
     "unavailable": ("Please try again later", 503),
+    "confirm": ("Confirm your subscription", 200),
     "confirmed": ("You are subscribed", 200),
     "already": ("You are already subscribed", 200),
     "stale": ("This link no longer works", 400),
@@ -174,6 +176,13 @@ def _add_routes(app: Flask, service: Subscriptions, limiters: tuple[ClientLimite
         return pages.render("check_inbox", email=sign_up.email)
 
     @app.get("/confirm")
+    def confirm_form():
+        def show(token: str) -> Response:
+            message, email = service.check_confirm(token)
+            return pages.render(message, email=email, token=token)
+        return _with_token(pages, show)
+
+    @app.post("/confirm")
     def confirm():
         return _with_token(pages, lambda token: pages.render(service.confirm(token)))
 
