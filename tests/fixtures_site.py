@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -75,3 +78,15 @@ def site_dir(tmp_path: Path) -> SiteDir:
 @pytest.fixture
 def now() -> dt.datetime:
     return dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@contextmanager
+def held(database: Path) -> Iterator[None]:
+    """The database's write lock held by another connection, as another process would, until the block ends."""
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from werkzeug.serving import make_server
 
 from publisher.config import load_config
-from publisher.store import Store, open_store
+from publisher.store import BUSY_TIMEOUT_SECONDS, Store, open_store
 from publisher.transports import make_transport
 from publisher.web import create_app
 
@@ -131,9 +131,11 @@ def serving(app, port: int) -> Iterator[None]:
 
 
 @contextmanager
-def running(config, smtp, clock: Clock, proxies: int = 0) -> Iterator[Service]:
-    """The service for `config` on the port named in its [subscriptions] url, with its own store."""
-    store = open_store(config.path(config.database.path))
+def running(config, smtp, clock: Clock, proxies: int = 0, busy_timeout: float = BUSY_TIMEOUT_SECONDS
+            ) -> Iterator[Service]:
+    """The service for `config` on the port named in its [subscriptions] url, with its own store (which waits
+    `busy_timeout` seconds for another process's lock)."""
+    store = open_store(config.path(config.database.path), busy_timeout)
     app = create_app(config, store=store, connect=make_transport(config), clock=clock, monotonic=clock.monotonic,
                      proxies=proxies)
     try:

@@ -109,3 +109,11 @@ def test_booking_phone_becomes_an_international_tel_link(tmp_path):
                                          '[booking]\nheading = "Book"\nphone = "07713 250352"\n'
                                          'country_code = "44"\n'), env={})
     assert config.booking.tel == "tel:+447713250352"
+
+
+def test_the_busy_timeout_cannot_be_negative(tmp_path):
+    path = write(tmp_path, '[site]\ntitle = "T"\nurl = "https://example.com"\n[database]\nbusy_timeout = -1\n')
+    with pytest.raises(Problems, match="database.busy_timeout: must be 0 or more seconds"):
+        load_config(path, env={})
+    assert load_config(write(tmp_path, '[site]\ntitle = "T"\nurl = "https://example.com"\n'),
+                       env={}).database.busy_timeout == 10

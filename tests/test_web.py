@@ -22,7 +22,7 @@ from publisher.theme import make_env
 from publisher.tokens import CONFIRM, UNSUBSCRIBE, make_token
 from publisher.web import ClientLimiter, load_app
 
-from .fixtures_site import post_text
+from .fixtures_site import held, post_text
 from .fixtures_smtp import free_port
 from .fixtures_web import (SECRET, START, Clock, Service, confirm_link, press_confirm, running, serving,
                            site_config, write_posts)
@@ -391,6 +391,39 @@ def test_health_check(service):
     assert reply.status == 200 and reply.text.startswith("ok")
 
 
+def test_a_database_held_by_another_process_gets_503_pages_and_an_unhealthy_health_check(tmp_path, smtp_server):
+    """Nothing is recorded or sent while another connection holds the write lock, and the service tells
+    people (a page in the site's look) and its supervisor (healthz) to try again; afterwards all works."""
+    root = tmp_path / "site"
+    write_posts(root, 1)
+    config = site_config(root, f"http://127.0.0.1:{free_port()}", f'\n[delivery]\nsmtp_url = "{smtp_server.url}"\n')
+    with running(config, smtp_server, Clock(START), busy_timeout=0.2) as service:
+        subscribe_and_confirm(service, "ann@example.com")
+        service.post("/subscribe", {"email": "bob@example.com"})
+        link = confirm_link(service.mails("bob@example.com")[0])
+        unsubscribe = service.mails("ann@example.com")[-1]["List-Unsubscribe"].strip("<>")
+        sent = len(service.smtp.received)
+        with held(service.store.path):
+            health = service.get("/healthz")
+            replies = [service.post("/subscribe", {"email": "cy@example.com"}), service.post(link, {}),
+                       service.post(unsubscribe, ONE_CLICK)]
+        assert health.status == 503 and not health.text.startswith("ok")
+        for reply in replies:
+            assert reply.status == 503 and "Please try again later" in reply.text
+            assert 'class="site-header"' in reply.text and reply.headers["Retry-After"] == "30"
+        assert len(service.smtp.received) == sent
+        assert [service.status(a) for a in ("ann@example.com", "bob@example.com", "cy@example.com")] == [
+            "active", "pending", None]
+        assert service.get("/healthz").status == 200
+        assert press_confirm(service, link).status == 200 and service.status("bob@example.com") == "active"
+
+
+def test_healthz_says_unavailable_when_the_database_cannot_be_used(service):
+    service.store.close()
+    reply = service.get("/healthz")
+    assert reply.status == 503 and not reply.text.startswith("ok")
+
+
 def run_cli(root, *args: str):
     env = {"PUBLISHER_SECRET_KEY": SECRET, "PUBLISHER_NOW": START.isoformat()}
     return CliRunner().invoke(main, ["--config", str(root), *args], env=env, catch_exceptions=False)
@@ -430,7 +463,7 @@ def test_from_the_form_to_the_inbox_and_out_again_with_send_and_publish(tmp_path
 
 def test_a_failure_of_ours_gets_a_500_page_in_the_site_look(service):
     service.store.close()
-    reply = service.get("/healthz")
+    reply = service.post("/subscribe", {"email": "ann@example.com"})
     assert reply.status == 500 and "Something went wrong" in reply.text and 'class="site-header"' in reply.text
 
 

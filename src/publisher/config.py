@@ -93,6 +93,7 @@ class DeliveryConfig:
 @dataclass(frozen=True)
 class DatabaseConfig:
     path: str = "publisher.db"
+    busy_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,8 @@ def _check_semantics(path: Path, s: dict, problems: list) -> None:
     if delivery.connections < 1 or delivery.max_attempts < 1 or delivery.rate < 0:
         problems.append(ConfigError(
             "delivery: connections and max_attempts must be at least 1, rate 0 (unlimited) or more", path=path))
+    if s["database"].busy_timeout < 0:
+        problems.append(ConfigError("database.busy_timeout: must be 0 or more seconds", path=path))
     for url_key, url in (("booking.url", s["booking"].url), ("subscriptions.url", s["subscriptions"].url)):
         if url and not _is_http_url(url):
             problems.append(ConfigError(f"{url_key}: expected an absolute http(s) URL, got {url!r}", path=path))

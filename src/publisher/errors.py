@@ -33,6 +33,14 @@ class DeliveryError(PublisherError):
     """A message could not be handed to the mail transport."""
 
 
+class DatabaseBusy(PublisherError):
+    """Another process held the database's write lock for longer than the busy timeout: nothing was written."""
+
+    def __init__(self, path: Path, timeout: float):
+        super().__init__(f"the database {path} is busy: another publisher process (or another program) has held "
+                         f"it for more than {timeout:g} s; try again when it has finished")
+
+
 class Problems(PublisherError):
     """Several problems found in one pass, reported together (every one of them, then fail once)."""
 

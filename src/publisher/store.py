@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import DatabaseBusy
+
 SUBSCRIBER_STATUSES = ("pending", "active", "unsubscribed", "bounced")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "skipped")
 POST_STATES = ("archived", "sent")
@@ -148,17 +150,34 @@ def stamp(when: Moment) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def open_store(path: Path) -> Store:
-    """Open (creating if needed) the database at `path` and bring its schema up to date."""
+def open_store(path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Store:
+    """Open (creating if needed) the database at `path` and bring its schema up to date. A write waits up to
+    `busy_timeout` seconds for another process's; after that it fails with DatabaseBusy."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    _migrate(conn)
-    return Store(conn, path)
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    try:
+        with _busy_as_error(path, busy_timeout):
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return Store(conn, path, busy_timeout)
+
+
+@contextmanager
+def _busy_as_error(path: Path, timeout: float) -> Iterator[None]:
+    """SQLite's 'database is locked', which comes once the busy timeout has passed, as DatabaseBusy."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise
+        raise DatabaseBusy(path, timeout) from None
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -186,10 +205,11 @@ _DELIVERY_SELECT = f"""
 class Store:
     """Typed access to the database. Build it with `open_store`; close it (or use `with`) when done."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS):
         self._conn = conn
         self._lock = threading.RLock()
         self.path = path
+        self.busy_timeout = busy_timeout
 
     def __enter__(self) -> Store:
         return self
@@ -205,10 +225,17 @@ class Store:
     def schema_version(self) -> int:
         return self._rows("PRAGMA user_version")[0][0]
 
+    def check_writable(self) -> None:
+        """Start a write and end it, writing nothing: DatabaseBusy when another process holds the database past
+        the busy timeout, sqlite3.Error when it cannot be written at all."""
+        with self._write():
+            pass
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            with _busy_as_error(self.path, self.busy_timeout):
+                self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:

@@ -6,7 +6,9 @@ one-click unsubscribe (RFC 8058), with pages in the site's own look that work wi
     POST /confirm?token=     activates the subscriber; a welcome email follows
     GET  /unsubscribe?token= a page with one button, as for confirming
     POST /unsubscribe?token= body List-Unsubscribe=One-Click: unsubscribes, 200, no redirect
-    GET  /healthz            for the process supervisor
+    GET  /healthz            for the process supervisor: 'ok' while the database can be written, else 503
+
+A database that another process holds for longer than its busy timeout gets a 503 page with Retry-After.
 
 `create_app` only wires the parts together; `build_app` opens them from a Config, and `load_app` from a site
 folder, for any WSGI server (`gunicorn 'publisher.web:load_app("/srv/site")'`).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -30,7 +33,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Config, find_config, load_config
-from .errors import DeliveryError
+from .errors import DatabaseBusy, DeliveryError
 from .signing import load_signer
 from .site import Site
 from .store import Store, open_store
@@ -42,6 +45,7 @@ from .transports import Transport, make_transport
 MAX_BODY_BYTES = 4_096
 RATE_WINDOW_SECONDS = 3_600
 CONFIRMATIONS_PER_ADDRESS = 3  # per RATE_WINDOW_SECONDS: the form cannot be used to flood someone's inbox
+RETRY_AFTER_SECONDS = 30  # when the database is busy
 TEMPLATE = "service.html"
 PAGES = {  # message: (page title, HTTP status)
     "subscribe": ("Subscribe", 200),
@@ -50,6 +54,7 @@ PAGES = {  # message: (page title, HTTP status)
     "too_many": ("Too many requests", 429),
     "too_large": ("Request too large", 413),
     "unavailable": ("Please try again later", 503),
+    "busy": ("Please try again later", 503),
     "confirm": ("Confirm your subscription", 200),
     "confirmed": ("You are subscribed", 200),
     "already": ("You are already subscribed", 200),
@@ -144,6 +149,7 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES, MAX_FORM_PARTS=16)
     _add_routes(app, service, (limiter, per_address), pages, store)
     app.register_error_handler(HTTPException, lambda exc: _error_page(pages, exc))
+    app.register_error_handler(DatabaseBusy, lambda exc: _busy_page(pages, exc))
     app.after_request(_security_headers(config))
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
@@ -199,8 +205,13 @@ def _add_routes(app: Flask, service: Subscriptions, limiters: tuple[ClientLimite
 
     @app.get("/healthz")
     def healthz():
-        version = store.schema_version  # fails, and so answers 500, when the database cannot be read
-        return Response(f"ok (schema {version})\n", content_type="text/plain; charset=utf-8")
+        try:
+            store.check_writable()
+        except (DatabaseBusy, sqlite3.Error) as exc:
+            log.error("health check: the database cannot be written: %s", exc)
+            return Response("unavailable: the database cannot be written (see the log)\n", 503,
+                            {"Retry-After": str(RETRY_AFTER_SECONDS)}, content_type="text/plain; charset=utf-8")
+        return Response(f"ok (schema {store.schema_version})\n", content_type="text/plain; charset=utf-8")
 
 
 def _with_token(pages: Pages, handle: Callable[[str], Response]) -> Response:
@@ -219,6 +230,15 @@ def _error_page(pages: Pages, exc: HTTPException) -> Response:
     code = exc.code or 500
     fallback = "error" if code >= 500 else "bad_request"
     return pages.render({404: "not_found", 405: "not_allowed", 413: "too_large"}.get(code, fallback))
+
+
+def _busy_page(pages: Pages, exc: DatabaseBusy) -> Response:
+    """A 503 in the site's look when another process held the database too long: nothing was recorded or sent,
+    so the same request will work again shortly."""
+    log.error("%s", exc)
+    response = pages.render("busy")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _security_headers(config: Config) -> Callable[[Response], Response]:
@@ -255,7 +275,7 @@ def _deliverer(config: Config, connect: Callable[[], Transport]) -> Callable[[Em
 def build_app(config: Config, proxies: int = 0) -> Flask:
     """The service with the site's own store and mail transport, as `publish` uses them."""
     check_secret(config.secrets.secret_key)
-    store = open_store(config.path(config.database.path))
+    store = open_store(config.path(config.database.path), config.database.busy_timeout)
     return create_app(config, store=store, connect=make_transport(config), proxies=proxies)
 
 

@@ -81,7 +81,7 @@ pass_context = click.make_pass_decorator(Context)
 def open_site_store(config):
     """The site's database (database.path in publisher.toml); a Store, to use in a `with` block."""
     from ..store import open_store
-    return open_store(config.path(config.database.path))
+    return open_store(config.path(config.database.path), config.database.busy_timeout)
 
 from . import site as _site  # noqa: E402,F401  (registers the site commands)
 from . import subscribers as _subscribers  # noqa: E402,F401  (registers the subscribers commands)
