@@ -152,7 +152,7 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     app.register_error_handler(DatabaseBusy, lambda exc: _busy_page(pages, exc))
     app.after_request(_security_headers(config))
     if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # links come from publisher.toml, never the Host
     return app
 
 
