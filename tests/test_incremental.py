@@ -110,8 +110,10 @@ def test_a_scheduled_post_appears_once_its_time_has_come(blog):
 def test_output_files_removed_or_changed_by_hand_are_put_back(blog):
     (blog.out / "posts" / "post-02" / "index.html").unlink()
     (blog.out / "feed.xml").write_text("not a feed")
-    (blog.out / "stray.html").write_text("left over")
+    (blog.out / "stray.html").write_text("the author's own")
     assert blog.run("build", "--clean").exit_code == 0
+    assert (blog.out / "stray.html").read_text() == "the author's own"  # not written by publisher: kept
+    (blog.out / "stray.html").unlink()
     assert_same_as_clean_build(blog)
     (blog.out / "posts" / "post-03" / "index.html").unlink()
     (blog.out / "atom.xml").write_text("not a feed either")

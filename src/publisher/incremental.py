@@ -25,8 +25,9 @@ from . import cache as build_cache
 from .build import Loaded, load_posts, plan_site, post_prints, render_jobs
 from .config import Config
 from .content import Source, read_sources
-from .errors import ContentError
-from .output import STATIC_KEY, unchanged, write_new, write_new_site, write_site
+from .errors import ContentError, PublisherError
+from .output import STATIC_KEY, Owned, owned_files, unchanged, write_new, write_new_site, write_site
+from .pages import robots_txt
 from .parallel import map_parallel
 from .plan import Job, job_key
 from .theme import has_own_pages, make_env, shows_whole_site
@@ -42,6 +43,7 @@ class Update:
     written: int  # files written (new or changed)
     removed: int  # files removed (no longer part of the site)
     load: Callable[[], Loaded]
+    others: int = 0  # files publisher did not write, left in a folder it took over
 
     @functools.cached_property
     def site(self):
@@ -50,9 +52,13 @@ class Update:
 
 
 def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = False,
-                clean: bool = False) -> Update:
-    """Build the site into `out_dir`, reusing the cache in paths.cache unless `clean`; the cache is then saved."""
+                clean: bool = False, force: bool = False) -> Update:
+    """Build the site into `out_dir`, reusing the cache in paths.cache unless `clean`; the cache is then saved.
+    `force` builds into a folder that is not empty though publisher did not build it (see `owned_files`)."""
     out_dir = out_dir.resolve()
+    refuse_unsafe_output(config, out_dir)
+    built_before = functools.partial(_built_before, config)
+    owned = owned_files(out_dir, force, built_before, _in_site(out_dir, config.path(".")))
     folder, templates = config.path(config.paths.cache), config.path(config.paths.templates)
     parse = build_cache.parse_print(config)
     render = build_cache.render_print(parse, templates, drafts)
@@ -63,7 +69,8 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     if old.summary and sources and _same_sources(old.summary, sources, now, drafts):  # (no posts: feeds show now)
         keys = {path: record.key for path, record in old.outputs.items() if record.key != STATIC_KEY}
         if len(unchanged(out_dir, old.outputs, keys)) == len(keys):
-            return _nothing_to_render(config, now, drafts, out_dir, (folder, parse, render), old, keys, statics)
+            return _nothing_to_render(config, now, drafts, (out_dir, owned), (folder, parse, render), old, keys,
+                                      statics)
     known = build_cache.load_posts(folder, parse) if not clean else {}
     loaded = load_posts(config, now, drafts, known=known, sources=sources)
     sources = [dataclasses.replace(source, digest=digest, raw=None)  # parsed: the bytes can go
@@ -76,7 +83,7 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     if out_dir.exists():
         kept = unchanged(out_dir, old.outputs, keys) if not clean else set()
         files = render_jobs([job for job in jobs if job.path not in kept], meanwhile=save_posts)
-        result = write_site(files, out_dir, keys, None if clean else old.outputs or None, statics)
+        result = write_site(files, out_dir, keys, owned, None if clean else old.outputs or None, statics)
         rendered = len(files)
     else:
         result = write_new_site(out_dir, functools.partial(_render_into, jobs, keys, save_posts), keys, statics)
@@ -84,7 +91,43 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     new = build_cache.BuildCache(_signatures(sources), result.records, _summary(loaded, sources))
     build_cache.save_cache(folder, parse, render, out_dir, old, new)
     return Update(len(loaded.site.posts), loaded.warnings, len(result.records), _pages(keys), rendered,
-                  result.written, result.removed, lambda: loaded)
+                  result.written, result.removed, lambda: loaded, result.others)
+
+
+def refuse_unsafe_output(config: Config, out_dir: Path) -> None:
+    """Refuse an output folder that holds (or is) the site's own files, or that lies inside static/ (which is
+    copied into it): a build writes there, and later builds remove from there what they wrote."""
+    paths, root = config.paths, config.path(".")
+    own = {"posts": config.path(paths.posts), "templates": config.path(paths.templates),
+           "static files": config.path(paths.static), "database": config.path(config.database.path),
+           "build cache": config.path(paths.cache), "outbox": config.path(config.delivery.maildir)}
+    if config.dkim.key_file:
+        own["DKIM key"] = config.path(config.dkim.key_file)
+    where = _in_site(out_dir, root)
+    if root.is_relative_to(out_dir):
+        raise PublisherError("the output folder holds the site's own files (publisher.toml, posts, the "
+                             "database); choose a folder of its own, such as _site", where)
+    for what, path in own.items():
+        if path.is_relative_to(out_dir):
+            raise PublisherError(f"the output folder holds the site's own {what} ({_in_site(path, root)}); "
+                                 f"choose a folder of its own, such as _site", where)
+    if out_dir.is_relative_to(own["static files"]):
+        raise PublisherError("the output folder is inside the site's static folder, which is copied into it; "
+                             "choose a folder outside it, such as _site", where)
+
+
+def _in_site(path: Path, root: Path) -> Path:
+    """A path as messages show it: relative to the site's folder when inside it."""
+    return path.relative_to(root) if path.is_relative_to(root) else path
+
+
+def _built_before(config: Config, out_dir: Path) -> bool:
+    """Whether an earlier version of publisher built this folder for this site: its robots.txt is the one
+    publisher writes for the site's URL (earlier versions kept no manifest)."""
+    try:
+        return (out_dir / "robots.txt").read_bytes() == robots_txt(config.site.url)
+    except OSError:
+        return False
 
 
 def _render_into(jobs: list[Job], keys: dict[str, str], meanwhile: Callable[[], None],
@@ -99,16 +142,16 @@ def _render_and_write(folder: Path, keys: dict[str, str], job: Job) -> build_cac
     return write_new(folder, job.path, job.render(), keys[job.path])
 
 
-def _nothing_to_render(config: Config, now: dt.datetime, drafts: bool, out_dir: Path, where: tuple,
+def _nothing_to_render(config: Config, now: dt.datetime, drafts: bool, output: tuple[Path, Owned], where: tuple,
                        old: build_cache.BuildCache, keys: dict[str, str], statics: tuple[Path, ...]) -> Update:
     """The site is as the last build left it: only static files may need copying."""
-    folder, parse, render = where
-    result = write_site({}, out_dir, keys, old.outputs, statics)
+    (out_dir, owned), (folder, parse, render) = output, where
+    result = write_site({}, out_dir, keys, owned, old.outputs, statics)
     new = build_cache.BuildCache(old.signatures, result.records, old.summary)
     build_cache.save_cache(folder, parse, render, out_dir, old, new)
     load = functools.partial(load_posts, config, now, drafts, build_cache.load_posts(folder, parse))
     return Update(old.summary.posts, old.summary.warnings, len(result.records), _pages(keys), 0, result.written,
-                  result.removed, load)
+                  result.removed, load, result.others)
 
 
 def _same_sources(summary: build_cache.Summary, sources: list[Source], now: dt.datetime, drafts: bool) -> bool:

@@ -1,4 +1,5 @@
-"""Writing a build to disk: only the files that changed, each replaced atomically, nothing stale left behind.
+"""Writing a build to disk: only the files that changed, each replaced atomically, nothing stale left behind,
+and nothing deleted that publisher did not write.
 
 Everything is rendered in memory before the first byte is written, so a build that fails (a bad post, a
 template error) leaves the previous output exactly as it was. Then each new or changed file is written (a file
@@ -6,21 +7,43 @@ that already exists is written beside it and renamed over it, so a reader never 
 site no longer has are removed, and files whose bytes are the same are not touched at all: their modification
 times stay put, so a deploy tool that syncs by time uploads only what really changed.
 
+The output folder keeps a manifest (`.publisher-manifest`) of the files publisher wrote there; only those are
+ever removed, so an author's own files in the folder (a CNAME, a verification file) stay. The manifest is
+marked unfinished before the first change and finished after the last, so a build killed in between is known
+to the next one, which then clears the temporary files it left (named `.<file>.<pid>.tmp`, beside a file of
+the site: only those, never anyone else's). A folder that is not empty and has no manifest is used only when
+it is a build of this site by an earlier version of publisher (its robots.txt is the one publisher writes for
+the site) or when the author asks (`--force`); its other files are then left alone.
+
 The `Record` of each file (its job key, size and mtime as written) is what lets the next build skip rendering
 it; without records (the first build, or --clean) every rendered file is compared with what is on disk.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import Record
+from .errors import PublisherError
 
 STATIC_KEY = "static"
+MANIFEST = ".publisher-manifest"
+_TEMPORARY = re.compile(r"\.(.+)\.\d+\.tmp")  # what _replace_if_changed and _copy_static write beside a file
+
+
+@dataclass(frozen=True)
+class Owned:
+    """What publisher wrote in an output folder, by its manifest, and whether the build that wrote the manifest
+    finished (if not, or when a folder is taken over without one, temporary files may have been left)."""
+    files: frozenset[str]
+    finished: bool = True
+    taken_over: bool = False  # not empty, and no manifest: built by an earlier version, or --force
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,49 @@ class Written:
     records: dict[str, Record]  # every file of the site as it is now on disk
     written: int  # files written (new or changed) in this build
     removed: int
+    others: int = 0  # files of someone else's left in a folder taken over (counted only then)
+
+
+def owned_files(out_dir: Path, force: bool, built_before: Callable[[Path], bool], shown: Path) -> Owned:
+    """What publisher may remove from `out_dir`: the files in its manifest. A folder that is missing or empty
+    holds nothing; one with other files but no manifest is taken over, removing none of them, only if
+    `built_before(out_dir)` says an earlier version built it or `force` is given, and refused otherwise
+    (naming the folder as `shown`)."""
+    manifest = read_manifest(out_dir)
+    if manifest is not None:
+        return manifest
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return Owned(frozenset())
+    if force or built_before(out_dir):
+        return Owned(frozenset(), finished=False, taken_over=True)
+    raise PublisherError("the output folder is not empty and publisher did not build it; building would "
+                         "overwrite any of its files with the same names as the site's. Choose a new or empty "
+                         "folder, or pass --force to build into this one (files publisher did not write are "
+                         "never deleted)", shown)
+
+
+def read_manifest(out_dir: Path) -> Owned | None:
+    """The folder's manifest; None when there is none or it cannot be read. Only plain paths inside the
+    folder are taken from it, so an edited manifest cannot point a build at files elsewhere."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        files = frozenset(path for path in data["files"] if _inside(path))
+        return Owned(files, finished=data["finished"] is True)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _inside(path: object) -> bool:
+    """Whether a manifest entry is a relative path that stays inside the output folder."""
+    return isinstance(path, str) and bool(path) and not path.startswith("/") and ".." not in path.split("/")
+
+
+def write_manifest(folder: Path, files: Iterable[str], finished: bool) -> None:
+    """Record the files publisher wrote in `folder` (atomically: a crash leaves the old manifest or the new)."""
+    text = json.dumps({"finished": finished, "files": sorted(files)}, indent=0) + "\n"
+    temporary = folder / f"{MANIFEST}.{os.getpid()}.tmp"
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, folder / MANIFEST)
 
 
 def unchanged(out_dir: Path, records: Mapping[str, Record], keys: Mapping[str, str]) -> set[str]:
@@ -46,39 +112,80 @@ def unchanged(out_dir: Path, records: Mapping[str, Record], keys: Mapping[str, s
     return kept
 
 
-def write_site(files: Mapping[str, bytes], out_dir: Path, keys: Mapping[str, str],
+def write_site(files: Mapping[str, bytes], out_dir: Path, keys: Mapping[str, str], owned: Owned,
                records: Mapping[str, Record] | None = None, static_dirs: tuple[Path, ...] = ()) -> Written:
     """Bring `out_dir` up to date: `files` (the rendered ones) written where changed, static files copied where
-    changed, and anything that is neither a job in `keys` nor a static file removed. `records` are those of the
-    last build into this folder (None when unknown: then the folder is searched for stale files)."""
+    changed, and the files publisher wrote there before (`owned`) that are neither a job in `keys` nor a static
+    file removed. `records` are those of the last build into this folder (None when unknown)."""
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    statics = [item for static in static_dirs for item in _static_files(static, keys)]
+    planned = keys.keys() | {path for _, path in statics}
+    if not owned.finished:
+        _clear_temporary(out_dir, owned.files | planned)
+    begin = _Starter(out_dir, owned.files | planned)
     new: dict[str, Record] = {path: records[path] for path in keys.keys() - files.keys()} if records else {}
     written = 0
+    if files:  # rendered because something changed: most likely some of them will be written
+        begin()
     for path, data in files.items():
         target = out_dir / path
         if _write_if_changed(target, data):
             written += 1
         new[path] = _record(target, keys[path])
-    for static in static_dirs:
-        written += _copy_static(static, out_dir, keys, new)
-    on_disk = records.keys() if records is not None else _all_files(out_dir)
-    removed = _remove(out_dir, [p for p in on_disk if p not in new])
-    return Written(records=new, written=written, removed=removed)
+    written += _copy_static(statics, out_dir, new, begin)
+    removed = _remove(out_dir, sorted(owned.files - new.keys()), begin)
+    if begin.started or new.keys() != owned.files or not owned.finished:
+        write_manifest(out_dir, new.keys(), finished=True)
+    others = len(set(_all_files(out_dir)) - new.keys() - {MANIFEST}) if owned.taken_over else 0
+    return Written(records=new, written=written, removed=removed, others=others)
+
+
+class _Starter:
+    """Called before the first change to the folder: marks the manifest unfinished, listing every file the
+    build may leave there, so that a build killed midway is known to the next one."""
+
+    def __init__(self, out_dir: Path, files: frozenset[str] | set[str]):
+        self.out_dir, self.files, self.started = out_dir, files, False
+
+    def __call__(self) -> None:
+        if not self.started:
+            write_manifest(self.out_dir, self.files, finished=False)
+            self.started = True
+
+
+def _clear_temporary(out_dir: Path, paths: Iterable[str]) -> None:
+    """Remove the temporary files a killed build left: `.<name>.<pid>.tmp` beside a file of the site (or the
+    manifest) called <name>; nothing else, whatever its name."""
+    names: dict[str, set[str]] = {}
+    for path in [*paths, MANIFEST]:
+        folder, _, name = path.rpartition("/")
+        names.setdefault(folder, set()).add(name)
+    for folder, wanted in names.items():
+        try:
+            entries = list(os.scandir(out_dir / folder))
+        except OSError:
+            continue
+        for entry in entries:
+            match = _TEMPORARY.fullmatch(entry.name)
+            if match and match[1] in wanted and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
 
 
 def write_new_site(out_dir: Path, write_all: Callable[[Path], dict[str, Record]],
                    keys: Mapping[str, str], static_dirs: tuple[Path, ...] = ()) -> Written:
     """Make `out_dir`, which does not exist yet, all at once: `write_all(folder)` fills a staging folder (with
-    `write_new`, from as many processes as it likes), static files join it, and it is renamed into place. If
-    anything fails, the staging folder is removed and there is still no `out_dir`."""
+    `write_new`, from as many processes as it likes), static files and the manifest join it, and it is renamed
+    into place. If anything fails, the staging folder is removed and there is still no `out_dir`."""
     out_dir = out_dir.resolve()
     staging = out_dir.with_name(f".{out_dir.name}.new")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         records = write_all(staging)
-        copied = sum(_copy_static(static, staging, keys, records) for static in static_dirs)
+        statics = [item for static in static_dirs for item in _static_files(static, keys)]
+        copied = _copy_static(statics, staging, records, lambda: None)
+        write_manifest(staging, records.keys(), finished=True)
         os.rename(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -129,16 +236,25 @@ def _record(target: Path, key: str) -> Record:
     return Record(key, st.st_size, st.st_mtime_ns)
 
 
-def _copy_static(static: Path, out_dir: Path, keys: Mapping[str, str], records: dict[str, Record]) -> int:
-    """Copy the files of a static folder that are missing or differ (by size and time); rendered files win."""
-    copied = 0
+def _static_files(static: Path, keys: Mapping[str, str]) -> list[tuple[Path, str]]:
+    """The files of a static folder with their paths in the site, but those a rendered file takes (which win)."""
+    found = []
     for source in sorted(static.rglob("*")) if static.is_dir() else ():
         path = source.relative_to(static).as_posix()
-        if not source.is_file() or path in keys:
-            continue
+        if source.is_file() and path not in keys:
+            found.append((source, path))
+    return found
+
+
+def _copy_static(statics: list[tuple[Path, str]], out_dir: Path, records: dict[str, Record],
+                 begin: Callable[[], None]) -> int:
+    """Copy the static files that are missing or differ (by size and time), calling `begin` first."""
+    copied = 0
+    for source, path in statics:
         target = out_dir / path
         src, dst = source.stat(), _stat(target)
         if dst is None or (dst.st_size, dst.st_mtime_ns) != (src.st_size, src.st_mtime_ns):
+            begin()
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             shutil.copy2(source, temporary)
@@ -159,8 +275,10 @@ def _all_files(out_dir: Path) -> list[str]:
     return [p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if not p.is_dir()]
 
 
-def _remove(out_dir: Path, paths: list[str]) -> int:
-    """Delete these files and any folders they leave empty."""
+def _remove(out_dir: Path, paths: list[str], begin: Callable[[], None]) -> int:
+    """Delete these files and any folders they leave empty, calling `begin` first."""
+    if paths:
+        begin()
     for path in paths:
         target = out_dir / path
         try:

@@ -25,11 +25,16 @@ def page_jobs(site: Site, env: jinja2.Environment, fp: PostPrint, lp: PostPrint)
     entries = _sitemap_entries(site, [job.path for job in jobs])
     jobs.append(Job("sitemap.xml", tuple((e["url"], str(e["lastmod"])) for e in entries),
                     functools.partial(_render, env, "sitemap.xml", site, pages=entries)))
-    robots = f"User-agent: *\nAllow: /\nSitemap: {site.absolute('sitemap.xml')}\n".encode()
+    robots = robots_txt(site.url)
     jobs.append(Job("robots.txt", (), lambda: robots))
     for asset in THEME_ASSETS:
         jobs.append(Job(asset, (), functools.partial(_render_asset, env, asset, site)))
     return jobs
+
+
+def robots_txt(site_url: str) -> bytes:
+    """robots.txt: everything may be crawled, and the sitemap is here."""
+    return f"User-agent: *\nAllow: /\nSitemap: {site_url}/sitemap.xml\n".encode()
 
 
 def home_jobs(site: Site, env: jinja2.Environment, fp: PostPrint) -> list[Job]:

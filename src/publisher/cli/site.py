@@ -30,14 +30,18 @@ def print_warnings(warnings) -> None:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
 
 
-def run_build(config, out: Path | None = None, drafts: bool = False, clean: bool = False):
+def run_build(config, out: Path | None = None, drafts: bool = False, clean: bool = False, force: bool = False):
     """Build the site and write what changed; returns the Update (its site and warnings). Shared by build and
-    publish. `clean` ignores the build cache and renders everything."""
+    publish. `clean` ignores the build cache and renders everything; `force` builds into a folder that is not
+    empty though publisher did not build it."""
     from ..incremental import update_site
     started = time.perf_counter()
     out_dir = out or config.path(config.paths.output)
-    result = update_site(config, now_utc(), out_dir, drafts=drafts, clean=clean)
+    result = update_site(config, now_utc(), out_dir, drafts=drafts, clean=clean, force=force)
     print_warnings(result.warnings)
+    if result.others:
+        click.secho(f"Warning: {_shown(out_dir)}: {result.others} file(s) there were not written by publisher and "
+                    f"are left as they are; delete any that are stale by hand", fg="yellow", err=True)
     seconds = time.perf_counter() - started
     click.echo(f"Built {result.posts} posts, {result.pages} pages and 3 feeds "
                f"({result.files} files, {result.written} written) into {_shown(out_dir)} in {seconds:.2f} s")
@@ -55,16 +59,19 @@ def _shown(path: Path) -> str:
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: _site/ beside publisher.toml).")
 @click.option("--drafts", is_flag=True, help="Include drafts and future-dated posts, marked as such.")
 @click.option("--clean", is_flag=True, help="Ignore the build cache (paths.cache) and render everything.")
+@click.option("--force", is_flag=True, help="Build into a folder that is not empty though publisher did not build "
+                                            "it; its other files are left alone.")
 @pass_context
-def build(ctx, out: Path | None, drafts: bool, clean: bool) -> None:
+def build(ctx, out: Path | None, drafts: bool, clean: bool, force: bool) -> None:
     """Build the site: pages, feeds and sitemap. Only what changed since the last build is rendered and
-    written; every file is replaced atomically, and a failed build writes nothing.
+    written; every file is replaced atomically, and a failed build writes nothing. Only files publisher
+    wrote are ever removed from the output folder.
 
     \b
     Example:
         publisher build --out public
     """
-    run_build(ctx.config, out, drafts, clean)
+    run_build(ctx.config, out, drafts, clean, force)
 
 
 @main.command()
