@@ -54,6 +54,8 @@ def test_same_input_gives_the_same_bytes(site_dir):
     ("latin1.md", post_text().encode("utf-8") + "caf\xe9".encode("latin-1"), "latin1.md:7: not UTF-8"),
     ("dupe.md", post_text(slug="good"), "slug 'good' is already used by posts/"),
     ("bad-yaml.md", "---\ntitle: [x\ndate: 2024-01-01\n---\n", "bad-yaml.md:3: front matter is not valid YAML"),
+    ("js-image.md", post_text(image="javascript:alert(1)", image_alt="x"), "js-image.md:4: image: 'javascript:"),
+    ("ff-title.md", post_text(title='"Tea\\ftime"'), "ff-title.md:2: title: holds a control character (U+000C)"),
 ])
 def test_bad_input_fails_clearly_and_leaves_the_previous_site_alone(site_dir, name, content, message):
     site_dir.post("good.md", post_text("Good", "2024-01-01"))
@@ -154,3 +156,30 @@ def test_a_broken_site_template_names_its_file_and_line_and_keeps_the_old_site(s
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"Error: templates/post.html:{line}: " in result.output and message in result.output
     assert snapshot(site_dir.out) == before
+
+
+ENV = {"PUBLISHER_NOW": "2025-01-15T12:00:00+00:00", "PUBLISHER_SECRET_KEY": "a-test-secret-that-is-long-enough"}
+
+
+def test_a_control_character_in_a_title_is_refused_alike_by_build_check_and_publish(site_dir):
+    site_dir.post("2025-01-10-ff.md", post_text('"Tea\\ftime"', "2025-01-10"))
+    assert site_dir.run("subscribers", "add", "reader@example.com").exit_code == 0
+    for command in (["build"], ["check"], ["publish", "--send-latest"]):
+        result = site_dir.run(*command, env=ENV)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "posts/2025-01-10-ff.md:2: " in result.output
+        assert "title: holds a control character (U+000C)" in result.output
+    assert not site_dir.out.exists() and not (site_dir.root / "outbox").exists()
+
+
+def test_control_characters_in_a_body_are_left_out_alike_by_build_check_and_publish(site_dir):
+    site_dir.post("2025-01-10-ff.md", "---\ntitle: T\ndate: 2025-01-10\n---\nx\x0cy \x1bz\x0c\n")
+    assert site_dir.run("subscribers", "add", "reader@example.com").exit_code == 0
+    for command in (["build"], ["check"], ["publish", "--send-latest"]):
+        result = site_dir.run(*command, env=ENV)
+        assert result.exit_code == 0 and "Traceback" not in result.output
+        assert "posts/2025-01-10-ff.md:5: " in result.output
+        assert "control characters in the body were left out" in result.output
+    feed = feedparser.parse(site_dir.out / "feed.xml")
+    assert not feed.bozo and "xy z" in feed.entries[0].description
+    assert "'ff': sent 1, failed 0" in result.output

@@ -66,6 +66,51 @@ def test_bad_front_matter_names_line_field_and_fix(text, line, fragment):
     assert str(caught.value).startswith(f"posts/2024-05-03-a-post.md:{line}: ")
 
 
+@pytest.mark.parametrize("image", [
+    "javascript:alert(1)", "JavaScript:alert(document.cookie)", '" javascript:alert(1)"', '"java\\tscript:alert(1)"',
+    "data:image/svg+xml;base64,PHN2Zz4=", "vbscript:msgbox", "file:///etc/passwd", "//evil.example/x.png",
+    "mailto:a@example.com",
+])
+def test_an_image_that_is_not_http_or_a_path_on_the_site_is_refused_naming_line_and_field(image):
+    with pytest.raises(ContentError) as caught:
+        parse(post_text("A", "2024-01-01", image=image, image_alt="A"))
+    assert str(caught.value).startswith("posts/2024-05-03-a-post.md:4: image: ")
+    assert "http" in str(caught.value) and "/images/" in str(caught.value)
+
+
+@pytest.mark.parametrize("image, src", [
+    ("/images/a.jpg", "https://example.com/images/a.jpg"),
+    ("images/a.jpg", "https://example.com/images/a.jpg"),
+    ("https://cdn.example.org/a.jpg", "https://cdn.example.org/a.jpg"),
+    ("HTTP://cdn.example.org/a.jpg", "HTTP://cdn.example.org/a.jpg"),
+])
+def test_http_and_site_relative_images_are_accepted(image, src):
+    assert parse(post_text("A", "2024-01-01", image=image, image_alt="A")).post.image == src
+
+
+@pytest.mark.parametrize("front, line", [
+    ('title: "Tea\\ftime"', 2),
+    ('summary: "Short\\x07 text"', 4),
+    ('image_alt: "A \\x1b[31m spine"', 4),
+    ('tags: ["back\\x00pain"]', 4),
+])
+def test_a_control_character_in_front_matter_is_refused_naming_line_and_field(front, line):
+    text = ("---\n" + front + "\ndate: 2024-01-01\n---\nBody.\n" if front.startswith("title")
+            else "---\ntitle: A\ndate: 2024-01-01\n" + front + "\n---\nBody.\n")
+    with pytest.raises(ContentError) as caught:
+        parse(text)
+    field = front.split(":")[0]
+    assert str(caught.value).startswith(f"posts/2024-05-03-a-post.md:{line}: {field}: ")
+    assert "control character" in str(caught.value)
+
+
+def test_control_characters_in_the_body_are_dropped_with_a_warning():
+    parsed = parse("---\ntitle: A\ndate: 2024-01-01\n---\nx\x0cy and \x00z\x1b.\n")
+    assert "xy and" in parsed.post.html and "z." in parsed.post.html
+    assert not any(ord(c) < 32 and c not in "\t\n\r" for c in parsed.post.html + parsed.post.summary)
+    assert [w.line for w in parsed.warnings if "control character" in str(w)] == [5]
+
+
 def test_non_utf8_names_the_line():
     with pytest.raises(ContentError, match="not UTF-8") as caught:
         decode_post(Path("posts/x.md"), "---\ntitle: A\n".encode() + b"caf\xe9\n")

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import frontmatter
@@ -28,6 +28,7 @@ KNOWN_KEYS = ("title", "date", "summary", "tags", "draft", "slug", "image", "ima
 _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 _EMPTY_ALT = re.compile(r'<img src="[^"]*" alt=""')
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # what XML 1.0, so feeds, cannot carry
 
 
 @dataclass(frozen=True)
@@ -123,12 +124,16 @@ def parse_post(path: Path, text: str, site_url: str, tz: ZoneInfo, allow_html: b
     """Front matter + Markdown into a Post; raises ContentError naming the field and the fix."""
     meta, body = _split(path, text)
     warnings = [_unknown_key(path, text, k) for k in meta if k not in KNOWN_KEYS]
+    if _CONTROL.search(body):
+        body = _CONTROL.sub("", body)
+        warnings.append(ContentError("control characters in the body were left out; feeds cannot carry them",
+                                     path, _control_line(text)))
     title = _text(path, text, meta, "title", required=True)
     date = _datetime(path, text, meta, "date", tz, required=True)
     slug = _slug(path, text, meta)
     url = f"{site_url}/posts/{slug}/"
     body_html = render_markdown(body, url, allow_html)
-    image = _text(path, text, meta, "image")
+    image = _image(path, text, meta)
     image_alt = _text(path, text, meta, "image_alt")
     if image and not image_alt:
         warnings.append(ContentError("image has no image_alt; describe the picture for screen readers",
@@ -216,7 +221,32 @@ def _text(path: Path, text: str, meta: dict, key: str, required: bool = False) -
         return ""
     if isinstance(value, (dict, list)):
         raise _fail(path, text, key, "expected text, got a list or table; put the value on one line in quotes")
-    return str(value).strip()
+    return _no_control(path, text, key, str(value).strip())
+
+
+def _no_control(path: Path, text: str, key: str, value: str) -> str:
+    """The value, unless it holds a control character (say a form feed pasted in), which no feed can carry."""
+    found = _CONTROL.search(value)
+    if found:
+        raise _fail(path, text, key, f"holds a control character (U+{ord(found[0]):04X}) that pages and feeds "
+                                     f"cannot carry; remove it")
+    return value
+
+
+def _control_line(text: str) -> int | None:
+    """The line of the first control character in the file."""
+    found = _CONTROL.search(text)
+    return text.count("\n", 0, found.start()) + 1 if found else None
+
+
+def _image(path: Path, text: str, meta: dict) -> str:
+    """The hero image's address: a path on the site or an http(s) URL, never another scheme (javascript:…)."""
+    image = _text(path, text, meta, "image")
+    parts = urlsplit(image)
+    if parts.scheme.lower() in ("http", "https") and parts.netloc or not (parts.scheme or parts.netloc):
+        return image
+    raise _fail(path, text, "image", f"{image!r} is neither a path on this site nor an http(s) address; "
+                                     f"write e.g. /images/photo.jpg or https://example.com/photo.jpg")
 
 
 def _bool(path: Path, text: str, meta: dict, key: str) -> bool:
@@ -232,7 +262,7 @@ def _tags(path: Path, text: str, meta: dict) -> tuple[str, ...]:
         value = value.split(",")
     if not isinstance(value, list) or any(isinstance(t, (dict, list)) for t in value):
         raise _fail(path, text, "tags", "expected a list like [health, back pain]")
-    tags = [str(t).strip() for t in value if str(t).strip()]
+    tags = [_no_control(path, text, "tags", str(t).strip()) for t in value if str(t).strip()]
     return tuple(dict.fromkeys(tags))
 
 
