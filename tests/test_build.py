@@ -145,16 +145,36 @@ def test_a_newsletter_over_the_size_limit_stops_the_build_naming_the_post(site_d
     ('{% extends "base.html" %}\n{% block main %}\n{{ post.titel }}{% endblock %}\n', 3, "has no attribute 'titel'"),
     ('{% extends "base.html" %}\n{% block main %}{{ post.title }{% endblock %}\n', 2, "template syntax error"),
     ('{% extends "base.html" %}\n{% block main %}{{ post.title | shout }}{% endblock %}\n', 2, "No filter named"),
+    ('{% extends "base.html" %}\n{% block main %}\n\n{{ 1/0 }}{% endblock %}\n', 4, "division by zero"),
+    ('{% extends "base.html" %}\n{% block main %}{{ post.title | datefmt }}{% endblock %}\n', 2, "template error"),
+    ('{% extends "base.html" %}\n{% block main %}\nCaf\xe9{% endblock %}\n'.encode("latin-1"), 3, "not UTF-8"),
 ])
 def test_a_broken_site_template_names_its_file_and_line_and_keeps_the_old_site(site_dir, template, line, message):
     site_dir.post("a.md", post_text("A"))
     assert site_dir.run("build").exit_code == 0
     before = snapshot(site_dir.out)
     (site_dir.root / "templates").mkdir()
-    (site_dir.root / "templates" / "post.html").write_text(template)
+    write = (site_dir.root / "templates" / "post.html").write_bytes if isinstance(template, bytes) else \
+        (site_dir.root / "templates" / "post.html").write_text
+    write(template)
     result = site_dir.run("build")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"Error: templates/post.html:{line}: " in result.output and message in result.output
+    assert len(result.output.splitlines()) == 1
+    assert snapshot(site_dir.out) == before
+
+
+def test_a_template_failing_in_the_worker_processes_of_a_big_site_is_named_too(site_dir):
+    for n in range(80):
+        site_dir.post(f"p{n}.md", post_text(f"Post {n}", f"2024-01-{n % 28 + 1:02d}"))
+    assert site_dir.run("build").exit_code == 0
+    before = snapshot(site_dir.out)
+    (site_dir.root / "templates").mkdir()
+    (site_dir.root / "templates" / "post.html").write_text('{% extends "base.html" %}\n{% block main %}\n'
+                                                           '{{ (post.title == "Post 77") and 1/0 }}{% endblock %}\n')
+    result = site_dir.run("build", "--clean")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output == "Error: templates/post.html:3: template error: ZeroDivisionError: division by zero\n"
     assert snapshot(site_dir.out) == before
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import feedparser
+import pytest
 
 from publisher.build import build_site
 from publisher.check import html_size, sample_message
@@ -114,6 +115,23 @@ def test_a_broken_template_is_reported_with_its_file_and_line(site_dir):
     assert result.exit_code == 1
     assert lines(result.output)[0].startswith("templates/post.html:3: error: template error:")
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("template, line, message", [
+    ('{% extends "base.html" %}\n{% block main %}\n{{ 1/0 }}\n{% endblock %}\n'.encode(), 3,
+     "template error: ZeroDivisionError: division by zero"),
+    ('{% extends "base.html" %}\n\n{% block main %}\nCaf\xe9{% endblock %}\n'.encode("latin-1"), 4,
+     "not UTF-8 text"),
+])
+def test_a_template_that_fails_as_it_renders_or_is_not_utf8_is_reported_with_its_file(site_dir, template, line,
+                                                                                         message):
+    site_dir.post("a.md", post_text("A post", summary="S."))
+    (site_dir.root / "templates").mkdir()
+    (site_dir.root / "templates" / "post.html").write_bytes(template)
+    result = site_dir.run("check", env=ENV)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    found = lines(result.output)
+    assert len(found) == 1 and found[0].startswith(f"templates/post.html:{line}: error: {message}")
 
 
 def test_a_missing_booking_block_is_reported(site_dir):

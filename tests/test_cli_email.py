@@ -128,3 +128,13 @@ def test_a_header_injected_through_publisher_toml_writes_no_message(site_dir):
     assert result.exit_code == 1
     assert "newsletter.list_id: contains a line break or control character" in result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+def test_a_newsletter_template_that_fails_as_it_renders_names_its_file_and_line(site_dir):
+    site_dir.post("sciatica.md", post_text("Sciatica and you", body=BODY))
+    (site_dir.root / "templates").mkdir()
+    (site_dir.root / "templates" / "newsletter.mjml").write_text('<mjml>\n<mj-body>\n{{ 1/0 }}\n</mj-body>\n</mjml>\n')
+    out = site_dir.root / "sciatica.eml"
+    result = site_dir.run("email", "sciatica", "-o", str(out), env=ENV)
+    assert result.exit_code == 1 and not out.exists()
+    assert result.output == "Error: templates/newsletter.mjml:3: template error: ZeroDivisionError: division by zero\n"

@@ -131,6 +131,22 @@ def test_a_broken_template_is_shown_with_its_file_and_line(site_dir, preview):
     assert "templates/post.html:3" in body and "No filter named &#39;shout&#39;" in body
 
 
+@pytest.mark.parametrize("template, line, message", [
+    ('{% extends "base.html" %}\n{% block main %}\n{{ 1/0 }}\n{% endblock %}\n'.encode(), 3,
+     "template error: ZeroDivisionError: division by zero"),
+    ('{% extends "base.html" %}\n{% block main %}\nCaf\xe9{% endblock %}\n'.encode("latin-1"), 3, "not UTF-8 text"),
+])
+def test_a_template_that_fails_as_it_renders_or_is_not_utf8_is_shown_with_its_file(site_dir, preview, reports,
+                                                                                    template, line, message):
+    templates = site_dir.root / "templates"
+    templates.mkdir()
+    (templates / "post.html").write_bytes(template)
+    status, body = served_within(f"{preview.url}/posts/stretches/", lambda s, b: s == 500, seconds=5)
+    assert status == 500 and f"templates/post.html:{line}" in body and message in body
+    failed = next(r for r in reports if r.problems)
+    assert failed.bug is None and [p.where for p in failed.problems] == [f"templates/post.html:{line}"]
+
+
 def test_drafts_and_future_posts_are_shown_marked_and_links_stay_in_the_preview(site_dir):
     site_dir.post("draft.md", post_text("Half written", summary="Soon.", draft="true"))
     site_dir.post("later.md", post_text("Next month", date="2025-02-20", summary="Later."))

@@ -4,6 +4,7 @@ except reading the posts through `content`."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -20,7 +21,7 @@ from .pages import page_jobs
 from .parallel import map_parallel
 from .plan import Job, PostPrint
 from .site import Site, make_site
-from .theme import make_env
+from .theme import make_env, render_guarded
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ def build_site(config: Config, now: dt.datetime, drafts: bool = False) -> Build:
 
 
 def plan_site(loaded: Loaded, env: jinja2.Environment, own_pages: bool = True) -> list[Job]:
-    """Every file of the site as a job: pages, feeds, sitemap and the newsletters' web versions.
+    """Every file of the site as a job: pages, feeds, sitemap and the newsletters' web versions, each naming
+    the template file and line when a template fails as it renders.
 
     With the default page templates (`own_pages` False) a listing of posts depends only on what lists show of
     them, not on their bodies; a site's own templates might show anything, so there every post counts whole.
@@ -74,7 +76,9 @@ def plan_site(loaded: Loaded, env: jinja2.Environment, own_pages: bool = True) -
     fp = post_prints(loaded)
     lp = fp if own_pages else listing_prints(fp)
     site = loaded.site
-    return [*page_jobs(site, env, fp, lp), *feed_jobs(site, fp), *newsletter_jobs(site, env, fp)]
+    root = site.config.path(".")
+    jobs = [*page_jobs(site, env, fp, lp), *feed_jobs(site, fp), *newsletter_jobs(site, env, fp)]
+    return [dataclasses.replace(job, render=functools.partial(render_guarded, job.render, root)) for job in jobs]
 
 
 def render_jobs(jobs: list[Job], meanwhile: Callable[[], None] | None = None) -> dict[str, bytes]:

@@ -31,15 +31,14 @@ class PublisherGroup(click.Group):
 
 
 def _as_publisher_error(exc: Exception, ctx: click.Context) -> PublisherError | None:
-    """The error as one the author can act on: ours as it is, a template's mistake with its file and line
-    (Jinja2 is looked up only if a command loaded it, to keep start-up fast), None for a bug."""
+    """The error as one the author can act on: ours as it is, a template's mistake (whatever it raised) with
+    its file and line (only if a command loaded Jinja2, to keep start-up fast), None for a bug."""
     if isinstance(exc, PublisherError):
         return exc
-    jinja2 = sys.modules.get("jinja2")
-    if jinja2 is not None and isinstance(exc, jinja2.TemplateError):
-        from ..theme import template_error
+    if "jinja2" in sys.modules:
+        from ..theme import template_failure
         root = ctx.obj.config_path if ctx.obj else Path(".")
-        return template_error(exc, (root.parent if root.suffix == ".toml" else root).resolve())
+        return template_failure(exc, (root.parent if root.suffix == ".toml" else root).resolve())
     return None
 
 
