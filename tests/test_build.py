@@ -203,3 +203,22 @@ def test_control_characters_in_a_body_are_left_out_alike_by_build_check_and_publ
     feed = feedparser.parse(site_dir.out / "feed.xml")
     assert not feed.bozo and "xy z" in feed.entries[0].description
     assert "'ff': sent 1, failed 0" in result.output
+
+
+def test_a_post_over_the_size_limit_is_refused_by_its_size_before_it_is_read(site_dir):
+    site_dir.config((site_dir.root / "publisher.toml").read_text() + '\n[newsletter]\ncontent = "excerpt"\n')
+    site_dir.post("good.md", post_text("Good", "2024-01-01"))
+    assert site_dir.run("build").exit_code == 0
+    before = snapshot(site_dir.out)
+    big = site_dir.post("big.md", post_text("Big", "2024-01-02", "A paragraph of words. " * 60_000,
+                                          summary="Short."))
+    size = big.stat().st_size
+    message = (f"{size:,} bytes is more than a post may be (1,000,000); split it into several posts, "
+               f"or raise max_post_bytes under [content] in publisher.toml")
+    for command, where in (("build", "Error: posts/big.md: "), ("check", "posts/big.md: error: ")):
+        result = site_dir.run(command, env=ENV)
+        assert result.exit_code == 1 and "Traceback" not in result.output and where + message in result.output
+    assert snapshot(site_dir.out) == before
+    site_dir.config((site_dir.root / "publisher.toml").read_text() + "\n[content]\nmax_post_bytes = 2_000_000\n")
+    result = site_dir.run("build")
+    assert result.exit_code == 0 and (site_dir.out / "posts/big/index.html").is_file()

@@ -79,6 +79,12 @@ def test_an_smtp_url_from_the_environment_with_a_line_break_is_refused(tmp_path)
     assert "delivery.smtp_url: contains a line break" in str(caught.value)
 
 
+def test_a_post_size_limit_below_one_byte_is_refused(tmp_path):
+    with pytest.raises(Problems, match=r"content.max_post_bytes: must be at least 1"):
+        load_config(write(tmp_path, '[site]\ntitle = "T"\nurl = "https://example.com"\n'
+                                    '[content]\nmax_post_bytes = 0\n'), env={})
+
+
 def test_missing_required_key_names_the_fix(tmp_path):
     with pytest.raises(Problems, match=r"\[site\] needs 'url'"):
         load_config(write(tmp_path, '[site]\ntitle = "T"\n'), env={})

@@ -53,7 +53,8 @@ def load_posts(config: Config, now: dt.datetime, drafts: bool = False,
                known: Mapping[str, ParsedPost] | None = None, sources: list[Source] | None = None) -> Loaded:
     """Phase one, reusing the parse of every post file whose digest is in `known`."""
     if sources is None:
-        sources = read_sources(config.path(config.paths.posts), config.root)
+        sources = read_sources(config.path(config.paths.posts), config.root,
+                               max_bytes=config.content.max_post_bytes)
     parsed = parse_sources(sources, config.site.url, config.tz, config.content.raw_html, known)
     site = make_site(config, [p.post for p in parsed.values()], now.astimezone(config.tz), drafts)
     return Loaded(site, tuple(w for p in parsed.values() for w in p.warnings), parsed)

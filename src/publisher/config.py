@@ -64,6 +64,7 @@ class BookingConfig:
 @dataclass(frozen=True)
 class ContentConfig:
     raw_html: bool = False
+    max_post_bytes: int = 1_000_000  # a post file larger than this is refused before it is read
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,8 @@ def _check_semantics(path: Path, s: dict, problems: list) -> None:
     for key in ("posts_per_page", "feed_entries"):
         if getattr(site, key) < 1:
             problems.append(ConfigError(f"site.{key}: must be at least 1", path=path))
+    if s["content"].max_post_bytes < 1:
+        problems.append(ConfigError("content.max_post_bytes: must be at least 1", path=path))
     if news.content not in ("full", "excerpt"):
         problems.append(ConfigError(
             f"newsletter.content: expected 'full' or 'excerpt', got {news.content!r}", path=path))

@@ -299,8 +299,11 @@ def read_posts(posts_dir: Path, root: Path, site_url: str, tz: ZoneInfo,
     return [p.post for p in parsed.values()], [w for p in parsed.values() for w in p.warnings]
 
 
-def read_sources(posts_dir: Path, root: Path, known: Signatures | None = None, read: bool = True) -> list[Source]:
-    """Every post file with a digest of its path and bytes (what the build cache knows it by).
+def read_sources(posts_dir: Path, root: Path, known: Signatures | None = None, read: bool = True,
+                 max_bytes: int | None = None) -> list[Source]:
+    """Every post file with a digest of its path and bytes (what the build cache knows it by); a file larger
+    than `max_bytes` is refused by its size before anything is read (a huge file would take minutes and
+    gigabytes to parse), every such file at once.
 
     A file whose size, times and inode are those in `known` is not read again (as make and git decide); a
     signature is only offered for remembering once the file has been still for a moment, so that an edit
@@ -310,7 +313,10 @@ def read_sources(posts_dir: Path, root: Path, known: Signatures | None = None, r
     known = known or {}
     now = time.time_ns()
     sources = []
-    for path, st in find_posts(posts_dir):
+    found = find_posts(posts_dir)
+    if max_bytes is not None:
+        _refuse_too_big(found, root, max_bytes)
+    for path, st in found:
         shown = _display_path(path, root)
         name = str(shown)
         signature = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
@@ -326,6 +332,16 @@ def read_sources(posts_dir: Path, root: Path, known: Signatures | None = None, r
             raw = f.read()
         sources.append(Source(shown, path, source_digest(shown, raw), raw, stable))
     return sources
+
+
+def _refuse_too_big(found: list[tuple[Path, os.stat_result]], root: Path, max_bytes: int) -> None:
+    """Every post file over the size limit, refused together, by its size."""
+    errors = [ContentError(f"{st.st_size:,} bytes is more than a post may be ({max_bytes:,}); split it into "
+                           f"several posts, or raise max_post_bytes under [content] in publisher.toml",
+                           _display_path(path, root))
+              for path, st in found if st.st_size > max_bytes]
+    if errors:
+        raise Problems(errors)
 
 
 def source_digest(shown: Path, raw: bytes) -> str:

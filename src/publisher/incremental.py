@@ -64,7 +64,8 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     render = build_cache.render_print(parse, templates, drafts)
     old = build_cache.BuildCache() if clean else build_cache.load_cache(folder, parse, render, out_dir)
     read_here = bool(old.signatures) or old.summary is not None  # with no cache at all, the parse workers read
-    sources = read_sources(config.path(config.paths.posts), config.root, old.signatures, read=read_here)
+    sources = read_sources(config.path(config.paths.posts), config.root, old.signatures, read=read_here,
+                           max_bytes=config.content.max_post_bytes)
     statics = (config.path(config.paths.static),)
     if old.summary and sources and _same_sources(old.summary, sources, now, drafts):  # (no posts: feeds show now)
         keys = {path: record.key for path, record in old.outputs.items() if record.key != STATIC_KEY}
