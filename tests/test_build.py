@@ -164,7 +164,7 @@ def test_a_broken_site_template_names_its_file_and_line_and_keeps_the_old_site(s
     assert snapshot(site_dir.out) == before
 
 
-def test_a_template_failing_in_the_worker_processes_of_a_big_site_is_named_too(site_dir):
+def test_a_template_failing_in_a_site_rendered_on_every_core_is_named_too(site_dir):
     for n in range(80):
         site_dir.post(f"p{n}.md", post_text(f"Post {n}", f"2024-01-{n % 28 + 1:02d}"))
     assert site_dir.run("build").exit_code == 0

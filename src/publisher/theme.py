@@ -51,17 +51,13 @@ class _Loader(jinja2.FileSystemLoader):
     def get_source(self, environment: jinja2.Environment, template: str):
         try:
             return super().get_source(environment, template)
-        except UnicodeDecodeError:
-            filename = next(path for path in (os.path.join(folder, *split_template_path(template))
-                                              for folder in self.searchpath) if os.path.isfile(path))
+        except UnicodeDecodeError as exc:
+            paths = (os.path.join(folder, *split_template_path(template)) for folder in self.searchpath)
+            filename = next(path for path in paths if os.path.isfile(path))
             raw = Path(filename).read_bytes()
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                line = raw[:exc.start].count(b"\n") + 1
-                raise NotUtf8("not UTF-8 text; re-save the file with UTF-8 encoding", line, template,
-                              filename) from None
-            raise
+            line = raw[:exc.start].count(b"\n") + 1
+            raise NotUtf8("not UTF-8 text; re-save the file with UTF-8 encoding", line, template,
+                          filename) from None
 
 
 def format_date(value: dt.datetime, style: str = "long") -> str:
