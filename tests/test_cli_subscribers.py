@@ -108,3 +108,44 @@ def test_export_round_trips_through_import(site_dir, tmp_path):
 def test_every_subscribers_command_has_help_with_an_example(site_dir, command):
     result = site_dir.run("subscribers", command, "--help")
     assert result.exit_code == 0 and "Example:" in result.stdout
+
+
+def test_import_with_a_quote_left_open_names_its_line_and_imports_nothing(site_dir):
+    site_dir.run("subscribers", "add", "old@example.com")
+    rows = [f"person{i}@example.com,Person {i}" for i in range(1000)]
+    rows[9] = '"person9@example.com,Person 9'
+    csv_file = site_dir.root / "list.csv"
+    csv_file.write_text("email,name\n" + "\n".join(rows) + "\n")
+    result = site_dir.run("subscribers", "import", str(csv_file))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert lines(result.stderr) == [
+        f"Error: {csv_file}:11: a quoted field starts on this line and runs on to line 1001, reading those lines "
+        "as one row; close the quote on this line (or remove the line break inside it) and import again"]
+    assert site_dir.run("subscribers", "list").stdout == "old@example.com\tactive\n"
+
+
+def test_import_with_an_endless_field_is_one_clear_line_without_traceback(site_dir):
+    csv_file = site_dir.root / "list.csv"
+    csv_file.write_text('email,name\nann@example.com,Ann\nbob@example.com,"Bob' + " and more" * 20_000 + "\n")
+    result = site_dir.run("subscribers", "import", str(csv_file))
+    assert result.exit_code == 1
+    assert lines(result.stderr) == [
+        f"Error: {csv_file}:3: a field is longer than 131,072 characters, longer than any name or address; "
+        "close the quote opened on this line and import again"]
+    assert site_dir.run("subscribers", "list").stdout == ""
+
+
+def test_names_with_line_breaks_or_control_characters_are_refused_on_add_and_import(site_dir):
+    for name in ("Ann\r\nBcc: everyone", "Ann\x1b[2J"):
+        result = site_dir.run("subscribers", "add", "ann@example.com", "--name", name)
+        assert result.exit_code == 1
+        assert lines(result.stderr) == [
+            "Error: --name: remove the line breaks and control characters (tabs included) from it"]
+    assert site_dir.run("subscribers", "add", "ann\r\n@example.com").exit_code == 1
+    csv_file = site_dir.root / "list.csv"
+    csv_file.write_text("email;name\nbob@example.com;Bob\ncy@example.com;Cy\tTab\n")
+    result = site_dir.run("subscribers", "import", str(csv_file))
+    assert result.exit_code == 1
+    assert (f"{csv_file}:3: name: remove the line breaks and control characters (tabs included) from it; "
+            "row skipped") in result.stderr
+    assert site_dir.run("subscribers", "list").stdout == "bob@example.com\tactive\tBob\n"

@@ -1,8 +1,11 @@
 """Subscriber lists as CSV: reading the usual exports (Mailchimp, Substack, Buttondown, spreadsheets) for import,
 and writing our own export, which imports back unchanged.
 
-Reading never stops at a bad row: each one is reported with its line number and the rest go in.
-Addresses are checked for syntax only (email-validator, no DNS), with the domain lower-cased.
+Reading never stops at a bad row: each one is reported with its line number and the rest go in. A file whose
+rows cannot be told apart (a quote left open swallows the lines after it) is refused as a whole, at the line
+where the trouble starts, so that no row is lost unseen. Addresses are checked for syntax only
+(email-validator, no DNS), with the domain lower-cased; names and addresses hold no line breaks or control
+characters, which would break every list they are printed in.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ STATUS_VALUES = {"active": "active", "subscribed": "active", "pending": "pending
                  "unsubscribed": "unsubscribed", "bounced": "bounced", "cleaned": "bounced"}
 EXPORT_COLUMNS = ("email", "name", "status", "created_at")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,13 @@ def validate_address(text: str) -> str:
         raise ValueError(f"{text.strip()!r} is not a valid email address: {exc}") from None
 
 
+def validate_name(text: str) -> str:
+    """The name trimmed, or ValueError when it holds a line break or control character."""
+    if CONTROL_CHARACTERS.search(text.strip()):
+        raise ValueError("remove the line breaks and control characters (tabs included) from it")
+    return text.strip()
+
+
 def decode_csv(raw: bytes, source: Path | str) -> str:
     """The file's text (a UTF-8 byte order mark removed), or a ContentError naming the first bad line."""
     try:
@@ -74,8 +85,7 @@ def decode_csv(raw: bytes, source: Path | str) -> str:
 
 def parse_csv(text: str, source: Path | str) -> ParsedCsv:
     """Subscribers from CSV text with a header row naming an email column (or a bare list of addresses)."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=_delimiter(text))
-    numbered = [(reader.line_num, row) for row in reader]
+    numbered = _read_rows(text, source)
     start = next((i for i, (_, row) in enumerate(numbered) if any(cell.strip() for cell in row)), None)
     if start is None:
         raise ContentError("the file is empty; expected a header row with an 'email' column", source)
@@ -95,6 +105,28 @@ def write_csv(subscribers: Iterable[Subscriber]) -> str:
     for s in subscribers:
         writer.writerow([_defuse(s.email), _defuse(s.name), s.status, s.created_at.isoformat()])
     return out.getvalue()
+
+
+def _read_rows(text: str, source: Path | str) -> list[tuple[int, list[str]]]:
+    """Every row with the line it is on. A row that runs over several lines (a quote opened and not closed
+    where it should be, or a line break inside a name) and a field too long for any name or address are a
+    ContentError at the line where that row starts: the rows after it cannot be trusted."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=_delimiter(text))
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for row in reader:
+            if reader.line_num > start:
+                raise ContentError(f"a quoted field starts on this line and runs on to line {reader.line_num}, "
+                                   "reading those lines as one row; close the quote on this line (or remove "
+                                   "the line break inside it) and import again", source, start)
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error:
+        raise ContentError(f"a field is longer than {csv.field_size_limit():,} characters, longer than any "
+                           "name or address; close the quote opened on this line and import again",
+                           source, start) from None
+    return rows
 
 
 def _delimiter(text: str) -> str:
@@ -155,6 +187,10 @@ def _subscriber(row: list[str], columns: _Columns) -> NewSubscriber:
     if not cell(columns.email):
         raise ValueError("no email address in this row")
     name = cell(columns.name) or " ".join(filter(None, (cell(columns.first), cell(columns.last))))
+    try:
+        validate_name(name)
+    except ValueError as exc:
+        raise ValueError(f"name: {exc}") from None
     return NewSubscriber(email=validate_address(cell(columns.email)), name=name,
                          status=_status(cell(columns.status)), created_at=_created_at(cell(columns.created_at)))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -25,14 +24,13 @@ from .content import Post, find_posts
 from .errors import PublisherError
 from .notices import WELCOME_POSTS, Notice, compile_confirmation, compile_welcome, personalise_notice
 from .store import Store
-from .subscribers_csv import validate_address
+from .subscribers_csv import CONTROL_CHARACTERS, validate_address
 from .tokens import CONFIRM, UNSUBSCRIBE, TokenData, TokenError, read_token
 
 HONEYPOT = "website"
 MAX_ADDRESS = 254
 MAX_NAME = 100
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +52,7 @@ def read_sign_up(form: Mapping[str, str]) -> SignUp:
     if not email.strip():
         raise SignUpError("email: enter your email address")
     for field, value, limit in (("email", email, MAX_ADDRESS), ("name", name, MAX_NAME)):
-        if _CONTROLS.search(value):
+        if CONTROL_CHARACTERS.search(value):
             raise SignUpError(f"{field}: remove the line breaks and control characters")
         if len(value) > limit:
             raise SignUpError(f"{field}: at most {limit} characters, please")

@@ -29,6 +29,14 @@ def valid_address(address: str) -> str:
         raise click.ClickException(str(exc)) from None
 
 
+def valid_name(name: str) -> str:
+    from ..subscribers_csv import validate_name
+    try:
+        return validate_name(name)
+    except ValueError as exc:
+        raise click.ClickException(f"--name: {exc}") from None
+
+
 @subscribers.command()
 @click.argument("address")
 @click.option("--name", default="", help="The subscriber's name, for greetings.")
@@ -42,7 +50,7 @@ def add(ctx: Context, address: str, name: str) -> None:
     Example:
         publisher subscribers add ann@example.com --name "Ann Lee"
     """
-    email, now = valid_address(address), now_utc()
+    email, name, now = valid_address(address), valid_name(name), now_utc()
     with open_site_store(ctx.config) as store:
         subscriber, added = store.add_subscriber(email, name, "active", "cli", now=now)
         if not added and subscriber.status != "active":
