@@ -149,3 +149,17 @@ def test_names_with_line_breaks_or_control_characters_are_refused_on_add_and_imp
     assert (f"{csv_file}:3: name: remove the line breaks and control characters (tabs included) from it; "
             "row skipped") in result.stderr
     assert site_dir.run("subscribers", "list").stdout == "bob@example.com\tactive\tBob\n"
+
+
+def test_one_mailbox_is_one_subscriber_on_add_and_import_whatever_its_case(site_dir):
+    assert site_dir.run("subscribers", "add", "alice@example.com", "--name", "Alice").stdout == (
+        "Added alice@example.com.\n")
+    assert site_dir.run("subscribers", "add", "Alice@Example.com").stdout == "alice@example.com is already subscribed.\n"
+    site_dir.run("subscribers", "remove", "ALICE@example.com")
+    csv_file = site_dir.root / "list.csv"
+    csv_file.write_text("email,name\nAlice@example.com,Alice Again\nBob@example.com,Bob\nbob@EXAMPLE.com,Bob\n")
+    result = site_dir.run("subscribers", "import", str(csv_file))
+    assert result.stdout == ("Imported 1 new subscribers from list.csv (1 already on the list, 1 repeated rows "
+                             "ignored, 0 bad rows).\n")
+    assert lines(site_dir.run("subscribers", "list").stdout) == [
+        "alice@example.com\tunsubscribed\tAlice", "Bob@example.com\tactive\tBob"]

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from publisher.store import MIGRATIONS, DeliveryCounts, NewSubscriber, open_store
+from publisher.store import MIGRATIONS, DeliveryCounts, NewSubscriber, open_store, stamp
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -34,24 +34,38 @@ def test_new_database_is_created_in_wal_mode_at_the_latest_schema(tmp_path):
         assert [s.email for s in store.list_subscribers()] == ["a@example.com"]
 
 
-def test_address_is_unique_ignoring_case_of_the_domain_only(store):
+def test_one_mailbox_is_one_subscriber_whatever_the_case_of_its_address(store):
     first, added = store.add_subscriber("Ann.Lee@Example.COM", "Ann", now=NOW)
-    again, added_again = store.add_subscriber("Ann.Lee@example.com", "Someone else", now=NOW)
-    other, added_other = store.add_subscriber("ann.lee@example.com", now=NOW)
+    again, added_again = store.add_subscriber("ann.lee@example.com", "Someone else", now=NOW)
     assert (first.email, added, added_again) == ("Ann.Lee@example.com", True, False)
     assert again == first and again.name == "Ann"
-    assert added_other and other.id != first.id
-    assert store.get_subscriber("Ann.Lee@EXAMPLE.com") == first
+    assert store.add_subscribers([NewSubscriber("ANN.LEE@EXAMPLE.COM"), NewSubscriber("bob@example.com"),
+                                  NewSubscriber("Bob@example.com")], "import", now=NOW) == 1
+    assert store.get_subscriber("ANN.LEE@example.com") == first
+    assert store.set_subscriber_status("ann.lee@EXAMPLE.com", "unsubscribed", now=NOW).email == "Ann.Lee@example.com"
+    assert [(s.email, s.status) for s in store.list_subscribers()] == [
+        ("Ann.Lee@example.com", "unsubscribed"), ("bob@example.com", "active")]
+
+
+def test_signing_up_again_in_other_letters_leaves_the_subscriber_as_they_are(store):
+    store.add_subscriber("alice@example.com", "Alice", now=NOW)
+    assert store.request_subscription("Alice@Example.com", now=NOW).status == "active"
+    assert store.unsubscribe("ALICE@example.com", now=NOW)
+    back = store.request_subscription("Alice@example.com", now=NOW)
+    assert (back.email, back.status) == ("alice@example.com", "pending")
+    assert store.confirm_subscriber("aLiCe@example.com", NOW, now=NOW)
+    assert [(s.email, s.status) for s in store.list_subscribers()] == [("alice@example.com", "active")]
 
 
 def test_adding_many_keeps_known_addresses_untouched_and_counts_the_new(store):
     store.add_subscriber("old@example.com", status="unsubscribed", now=NOW)
     entries = [NewSubscriber("old@example.com"), NewSubscriber("new@example.com", "New"),
                NewSubscriber("NEW@example.com")]
-    assert store.add_subscribers(entries, "import", now=NOW) == 2
+    assert store.add_subscribers(entries, "import", now=NOW) == 1
     assert store.add_subscribers(entries, "import", now=NOW) == 0
     assert store.get_subscriber("old@example.com").status == "unsubscribed"
-    assert store.count_subscribers() == {"pending": 0, "active": 2, "unsubscribed": 1, "bounced": 0}
+    assert store.get_subscriber("new@example.com").name == "New"
+    assert store.count_subscribers() == {"pending": 0, "active": 1, "unsubscribed": 1, "bounced": 0}
 
 
 def test_status_changes_and_listing_by_status(store):
@@ -207,3 +221,53 @@ def test_unfinished_campaigns_are_those_with_deliveries_left(tmp_path):
         done = store.create_campaign("empty", "Nobody", now=NOW)
         assert store.finish_campaign(done.id, now=NOW)
         assert [c.slug for c in store.unfinished_campaigns()] == ["one"]
+
+
+def old_database(path, subscribers, deliveries):
+    """A database file made by the schema before addresses were compared ignoring case, with its rows."""
+    conn = sqlite3.connect(path)
+    conn.executescript(";".join(MIGRATIONS[:2]))
+    conn.execute("PRAGMA user_version = 2")
+    for number, (email, name, status) in enumerate(subscribers, start=1):
+        conn.execute("INSERT INTO subscribers (email, name, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                     (email, name, status, f"2025-01-{number:02}T00:00:00.000000+00:00",
+                      f"2025-02-{number:02}T00:00:00.000000+00:00"))
+    for slug, status in (("old", "done"), ("new", "sending")):
+        conn.execute("INSERT INTO campaigns (slug, subject, status, created_at) VALUES (?, ?, ?, ?)",
+                     (slug, slug, status, stamp(NOW)))
+    for campaign_id, subscriber_id, status in deliveries:
+        conn.execute("INSERT INTO deliveries (campaign_id, subscriber_id, status, next_attempt_at, created_at,"
+                     " updated_at) VALUES (?, ?, ?, ?, ?, ?)", (campaign_id, subscriber_id, status, stamp(NOW),
+                                                                stamp(NOW), stamp(NOW)))
+    conn.commit()
+    conn.close()
+
+
+def test_migration_merges_case_duplicates_keeping_the_most_restrictive_status(tmp_path):
+    path = tmp_path / "publisher.db"
+    old_database(path, [
+        ("alice@example.com", "Alice", "active"), ("bob@example.com", "Bob", "unsubscribed"),
+        ("Alice@example.com", "", "pending"), ("BOB@example.com", "Bobby", "active"),
+        ("cy@example.com", "Cy", "bounced"), ("CY@example.com", "", "active"),
+        ("dan@example.com", "Dan\r\nBcc: x\x1b[0m", "active"), ("eve@example.com", "Eve", "active"),
+    ], [(1, 1, "sent"), (1, 2, "sent"), (1, 4, "sent"), (1, 8, "sent"),
+        (2, 1, "queued"), (2, 4, "sent"), (2, 6, "queued"), (2, 7, "queued"), (2, 8, "queued")])
+    with open_store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert [(s.id, s.email, s.name, s.status) for s in store.list_subscribers()] == [
+            (2, "bob@example.com", "Bob", "unsubscribed"), (3, "Alice@example.com", "Alice", "pending"),
+            (5, "cy@example.com", "Cy", "bounced"), (7, "dan@example.com", "Dan Bcc: x [0m", "active"),
+            (8, "eve@example.com", "Eve", "active")]
+        alice = store.get_subscriber("ALICE@example.com")
+        assert alice.created_at == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+        assert alice.updated_at == dt.datetime(2025, 2, 3, tzinfo=dt.UTC)
+        assert store.delivery_counts(1) == DeliveryCounts(sent=3)
+        new = store.get_campaign("new")
+        assert store.delivery_counts(new.id) == DeliveryCounts(queued=4, sent=1)
+        assert store.skip_inactive(new.id, now=NOW) == 2
+        claimed = [store.claim_next(new.id, NOW), store.claim_next(new.id, NOW), store.claim_next(new.id, NOW)]
+        assert [d and d.subscriber.email for d in claimed] == ["dan@example.com", "eve@example.com", None]
+        assert store.add_subscriber("Eve@Example.COM", now=NOW)[1] is False
+    with pytest.raises(sqlite3.IntegrityError):
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE subscribers SET email_key = 'eve@example.com' WHERE id = 7")

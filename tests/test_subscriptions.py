@@ -136,3 +136,11 @@ def test_the_welcome_follows_new_posts_and_scheduled_ones_as_their_time_comes(si
     assert "A second article" in welcome_for("bob@example.com")
     clock[0] = NOW + dt.timedelta(hours=2)
     assert "Scheduled piece" in welcome_for("cy@example.com")
+
+
+def test_signing_up_in_other_letters_is_the_same_subscriber_not_a_second_one(site, store):
+    store.add_subscribers([NewSubscriber("alice@example.com", "Alice")], "csv", now=NOW)
+    service = service_for(site, store)
+    service.subscribe(SignUp("Alice@Example.com", "Al"))
+    assert service.confirm(confirm_token(site)) == "already"
+    assert [(s.email, s.name, s.status) for s in store.list_subscribers()] == [("alice@example.com", "Alice", "active")]

@@ -3,12 +3,14 @@
 Every write is a short `BEGIN IMMEDIATE` transaction committed at once, so a crash loses at most the
 outcome that was being recorded. Time is always passed in (aware datetimes or ISO strings), never read
 here, and stored as UTC ISO text of a fixed width so that comparing the text compares the times.
-The store is safe to share between threads: one connection, used under a lock.
+The store is safe to share between threads: one connection, used under a lock. An address is kept as given
+(domain lower-cased) for sending, and compared ignoring case: one mailbox is one subscriber.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -21,11 +23,41 @@ from .errors import DatabaseBusy
 SUBSCRIBER_STATUSES = ("pending", "active", "unsubscribed", "bounced")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "skipped")
 POST_STATES = ("archived", "sent")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 BUSY_TIMEOUT_SECONDS = 10.0
 
 Moment = dt.datetime | str
 
-MIGRATIONS: tuple[str, ...] = (
+
+def _one_subscriber_per_mailbox(conn: sqlite3.Connection) -> None:
+    """Migration: addresses are compared ignoring case (`email_key`, unique), so one mailbox is one subscriber.
+
+    Rows whose addresses differ only in case are merged into one, never making anyone more mailable: the
+    merged subscriber has the most restrictive of their statuses (unsubscribed, then bounced, then pending,
+    then active), and the address, source and last change of the row that had it (so a pending person's
+    confirm link still works); the earliest sign-up time; and a name, if any row had one. Where two rows had
+    deliveries in the same campaign, the one furthest along is kept (sent, sending, queued, failed, skipped),
+    so no one is mailed a post they were already sent. Line breaks and control characters in names, which
+    are refused now, become spaces.
+    """
+    conn.execute("ALTER TABLE subscribers ADD COLUMN email_key TEXT NOT NULL DEFAULT ''")
+    mailboxes: dict[str, list[sqlite3.Row]] = {}
+    for row in conn.execute("SELECT id, email, name, status, created_at FROM subscribers ORDER BY id"):
+        mailboxes.setdefault(fold_email(row["email"]), []).append(row)
+    for key, rows in mailboxes.items():
+        keeper = max(rows, key=lambda row: (_restriction(row["status"]), -row["id"]))
+        for row in rows:
+            if row["id"] != keeper["id"]:
+                _move_deliveries(conn, row["id"], keeper["id"])
+                conn.execute("DELETE FROM subscribers WHERE id = ?", (row["id"],))
+        name = keeper["name"] or next((row["name"] for row in rows if row["name"]), "")
+        conn.execute("UPDATE subscribers SET email_key = ?, name = ?, created_at = ? WHERE id = ?",
+                     (key, " ".join(CONTROL_CHARACTERS.sub(" ", name).split()), min(row["created_at"] for row in rows),
+                      keeper["id"]))
+    conn.execute("CREATE UNIQUE INDEX subscribers_email_key ON subscribers (email_key)")
+
+
+MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     """
     CREATE TABLE subscribers (
         id INTEGER PRIMARY KEY,
@@ -71,7 +103,10 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    _one_subscriber_per_mailbox,
 )
+_MERGE_RESTRICTION = ("active", "pending", "bounced", "unsubscribed")
+_DELIVERY_PROGRESS = ("skipped", "failed", "queued", "sending", "sent")
 
 
 @dataclass(frozen=True)
@@ -142,6 +177,11 @@ def normalize_email(email: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def fold_email(email: str) -> str:
+    """The address as compared: one mailbox whatever the case it is written in ('Bo@EX.com' -> 'bo@ex.com')."""
+    return normalize_email(email).lower()
+
+
 def stamp(when: Moment) -> str:
     """An aware datetime or ISO string as fixed-width UTC ISO text; naive times are refused."""
     moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
@@ -185,13 +225,42 @@ def _migrate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for statement in filter(str.strip, ";".join(MIGRATIONS[version:]).split(";")):
-            conn.execute(statement)
+        for migration in MIGRATIONS[version:]:
+            _apply(conn, migration)
         conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _apply(conn: sqlite3.Connection, migration: str | Callable[[sqlite3.Connection], None]) -> None:
+    """Run one migration: its SQL statements in order, or its function, which gets the connection."""
+    if callable(migration):
+        migration(conn)
+        return
+    for statement in filter(str.strip, migration.split(";")):
+        conn.execute(statement)
+
+
+def _restriction(status: str) -> int:
+    """How much a status holds mail back, for merging: a status this list does not know holds back most."""
+    return _MERGE_RESTRICTION.index(status) if status in _MERGE_RESTRICTION else len(_MERGE_RESTRICTION)
+
+
+def _move_deliveries(conn: sqlite3.Connection, source: int, target: int) -> None:
+    """Give subscriber `source`'s deliveries to `target`; of two in one campaign, keep the one further along."""
+    rank = _DELIVERY_PROGRESS.index
+    for moving in conn.execute("SELECT id, campaign_id, status FROM deliveries WHERE subscriber_id = ?",
+                               (source,)).fetchall():
+        staying = conn.execute("SELECT id, status FROM deliveries WHERE subscriber_id = ? AND campaign_id = ?",
+                               (target, moving["campaign_id"])).fetchone()
+        if staying is not None and rank(staying["status"]) >= rank(moving["status"]):
+            conn.execute("DELETE FROM deliveries WHERE id = ?", (moving["id"],))
+            continue
+        if staying is not None:
+            conn.execute("DELETE FROM deliveries WHERE id = ?", (staying["id"],))
+        conn.execute("UPDATE deliveries SET subscriber_id = ? WHERE id = ?", (target, moving["id"]))
 
 
 _SUBSCRIBER_COLUMNS = "s.id, s.email, s.name, s.status, s.source, s.created_at, s.updated_at"
@@ -263,23 +332,24 @@ class Store:
                 _check(entry.status, SUBSCRIBER_STATUSES)
                 created = stamp(entry.created_at or now)
                 added += conn.execute(
-                    "INSERT INTO subscribers (email, name, status, source, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
-                    (normalize_email(entry.email), entry.name, entry.status, source, created, stamp(now)),
+                    "INSERT INTO subscribers (email, email_key, name, status, source, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (normalize_email(entry.email), fold_email(entry.email), entry.name, entry.status, source,
+                     created, stamp(now)),
                 ).rowcount
         return added
 
     def get_subscriber(self, email: str) -> Subscriber | None:
-        rows = self._rows(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers s WHERE email = ?",
-                          (normalize_email(email),))
+        rows = self._rows(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers s WHERE email_key = ?",
+                          (fold_email(email),))
         return _subscriber(rows[0]) if rows else None
 
     def set_subscriber_status(self, email: str, status: str, *, now: Moment) -> Subscriber | None:
         """Change a subscriber's status; None when the address is unknown."""
         _check(status, SUBSCRIBER_STATUSES)
         with self._write() as conn:
-            conn.execute("UPDATE subscribers SET status = ?, updated_at = ? WHERE email = ?",
-                         (status, stamp(now), normalize_email(email)))
+            conn.execute("UPDATE subscribers SET status = ?, updated_at = ? WHERE email_key = ?",
+                         (status, stamp(now), fold_email(email)))
         return self.get_subscriber(email)
 
     def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
@@ -301,11 +371,11 @@ class Store:
         bounced (taking the new name, if given); a pending or active subscriber stays as they are."""
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO subscribers (email, name, status, source, created_at, updated_at)"
-                " VALUES (?1, ?2, 'pending', 'web', ?3, ?3) ON CONFLICT (email) DO UPDATE SET status = 'pending',"
+                "INSERT INTO subscribers (email, email_key, name, status, source, created_at, updated_at)"
+                " VALUES (?1, ?4, ?2, 'pending', 'web', ?3, ?3) ON CONFLICT (email_key) DO UPDATE SET status = 'pending',"
                 " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,"
                 " updated_at = excluded.updated_at WHERE status IN ('unsubscribed', 'bounced')",
-                (normalize_email(email), name, stamp(now)))
+                (normalize_email(email), name, stamp(now), fold_email(email)))
         return self.get_subscriber(email)
 
     def confirm_subscriber(self, email: str, pending_by: Moment, *, now: Moment) -> bool:
@@ -313,15 +383,15 @@ class Store:
         they last unsubscribed confirms nothing). True only for the one call that activated them."""
         with self._write() as conn:
             return bool(conn.execute(
-                "UPDATE subscribers SET status = 'active', updated_at = ? WHERE email = ? AND status = 'pending'"
-                " AND updated_at <= ?", (stamp(now), normalize_email(email), stamp(pending_by))).rowcount)
+                "UPDATE subscribers SET status = 'active', updated_at = ? WHERE email_key = ? AND status = 'pending'"
+                " AND updated_at <= ?", (stamp(now), fold_email(email), stamp(pending_by))).rowcount)
 
     def unsubscribe(self, email: str, *, now: Moment) -> bool:
         """Unsubscribe an active or pending subscriber; returns whether anything changed."""
         with self._write() as conn:
             return bool(conn.execute(
-                "UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE email = ?"
-                " AND status IN ('active', 'pending')", (stamp(now), normalize_email(email))).rowcount)
+                "UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE email_key = ?"
+                " AND status IN ('active', 'pending')", (stamp(now), fold_email(email))).rowcount)
 
     # Campaigns
 

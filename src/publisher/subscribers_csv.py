@@ -21,7 +21,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from .errors import ContentError
-from .store import NewSubscriber, Subscriber
+from .store import CONTROL_CHARACTERS, NewSubscriber, Subscriber, fold_email
 
 EMAIL_HEADERS = ("email", "email address", "e mail", "e mail address", "mail")
 NAME_HEADERS = ("name", "full name", "display name")
@@ -31,7 +31,6 @@ STATUS_VALUES = {"active": "active", "subscribed": "active", "pending": "pending
                  "unsubscribed": "unsubscribed", "bounced": "bounced", "cleaned": "bounced"}
 EXPORT_COLUMNS = ("email", "name", "status", "created_at")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -170,10 +169,11 @@ def _collect(rows: list[tuple[int, list[str]]], columns: _Columns) -> ParsedCsv:
         except ValueError as exc:
             problems.append(RowProblem(line, str(exc)))
             continue
-        if subscriber.email in first_seen:
-            duplicates.append(RowProblem(line, f"{subscriber.email} repeats line {first_seen[subscriber.email]}"))
+        key = fold_email(subscriber.email)
+        if key in first_seen:
+            duplicates.append(RowProblem(line, f"{subscriber.email} repeats line {first_seen[key]}"))
             continue
-        first_seen[subscriber.email] = line
+        first_seen[key] = line
         subscribers.append(subscriber)
     return ParsedCsv(tuple(subscribers), tuple(problems), tuple(duplicates))
 

@@ -23,8 +23,8 @@ from .config import Config
 from .content import Post, find_posts
 from .errors import PublisherError
 from .notices import WELCOME_POSTS, Notice, compile_confirmation, compile_welcome, personalise_notice
-from .store import Store
-from .subscribers_csv import CONTROL_CHARACTERS, validate_address
+from .store import CONTROL_CHARACTERS, Store
+from .subscribers_csv import validate_address
 from .tokens import CONFIRM, UNSUBSCRIBE, TokenData, TokenError, read_token
 
 HONEYPOT = "website"
