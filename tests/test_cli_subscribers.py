@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
-from .fixtures_site import SiteDir
+from .fixtures_site import SiteDir, post_text
 
 MAILCHIMP = ("\ufeffEmail Address,First Name,Last Name\r\n"
              "Ann@Example.COM,Ann,Lee\r\n"
@@ -163,3 +165,46 @@ def test_one_mailbox_is_one_subscriber_on_add_and_import_whatever_its_case(site_
                              "ignored, 0 bad rows).\n")
     assert lines(site_dir.run("subscribers", "list").stdout) == [
         "alice@example.com\tunsubscribed\tAlice", "Bob@example.com\tactive\tBob"]
+
+
+COMMANDS_THAT_OPEN_THE_DATABASE = [("subscribers", "add", "ann@example.com"), ("subscribers", "list"),
+                                   ("subscribers", "import", "{root}/list.csv"), ("subscribers", "export"),
+                                   ("status",), ("send", "hello"), ("publish",), ("serve", "--port", "{port}")]
+
+
+@pytest.fixture
+def taken_port():
+    """A port on 127.0.0.1 that is already listening, so that a `serve` that got past the database stops there."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def run_with_database(site_dir, path: str, command: tuple[str, ...], port: int):
+    site_dir.config(site_dir.root.joinpath("publisher.toml").read_text() + f'[database]\npath = "{path}"\n')
+    site_dir.post("hello.md", post_text("Hello"))
+    (site_dir.root / "list.csv").write_text("email\nann@example.com\n")
+    return site_dir.run(*(part.format(root=site_dir.root, port=port) for part in command),
+                        env={"PUBLISHER_SECRET_KEY": "a-test-secret-that-is-long-enough"})
+
+
+@pytest.mark.parametrize("command", COMMANDS_THAT_OPEN_THE_DATABASE)
+def test_a_database_path_in_a_missing_folder_is_one_clear_line_and_creates_nothing(site_dir, command, taken_port):
+    result = run_with_database(site_dir, "data/publisher.db", command, taken_port)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert lines(result.stderr) == [
+        f"Error: [database] path: the folder {site_dir.root / 'data'} does not exist; create it "
+        f"(mkdir -p {site_dir.root / 'data'}) or correct the path in publisher.toml"]
+    assert not (site_dir.root / "data").exists() and not (site_dir.root / "_site").exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS_THAT_OPEN_THE_DATABASE)
+def test_a_database_path_that_is_a_folder_is_one_clear_line(site_dir, command, taken_port):
+    (site_dir.root / "data").mkdir()
+    result = run_with_database(site_dir, "data", command, taken_port)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert lines(result.stderr) == [
+        f"Error: [database] path: {site_dir.root / 'data'} is a folder; name a file in it, such as "
+        f"{site_dir.root / 'data' / 'publisher.db'}"]
+    assert list((site_dir.root / "data").iterdir()) == [] and not (site_dir.root / "_site").exists()

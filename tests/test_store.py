@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from publisher.errors import ConfigError
 from publisher.store import MIGRATIONS, DeliveryCounts, NewSubscriber, open_store, stamp
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -24,7 +25,7 @@ def add_active(store, *emails):
 
 
 def test_new_database_is_created_in_wal_mode_at_the_latest_schema(tmp_path):
-    path = tmp_path / "data" / "publisher.db"
+    path = tmp_path / "publisher.db"
     with open_store(path) as store:
         assert store.schema_version == len(MIGRATIONS)
         add_active(store, "a@example.com")
@@ -32,6 +33,14 @@ def test_new_database_is_created_in_wal_mode_at_the_latest_schema(tmp_path):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with open_store(path) as store:
         assert [s.email for s in store.list_subscribers()] == ["a@example.com"]
+
+
+def test_a_path_in_a_missing_folder_or_naming_a_folder_is_refused_creating_nothing(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[database\] path: the folder .*/data does not exist; create it"):
+        open_store(tmp_path / "data" / "publisher.db")
+    assert not (tmp_path / "data").exists()
+    with pytest.raises(ConfigError, match=r"\[database\] path: .* is a folder; name a file in it"):
+        open_store(tmp_path)
 
 
 def test_one_mailbox_is_one_subscriber_whatever_the_case_of_its_address(store):

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DatabaseBusy
+from .errors import ConfigError, DatabaseBusy
 
 SUBSCRIBER_STATUSES = ("pending", "active", "unsubscribed", "bounced")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "skipped")
@@ -191,9 +191,10 @@ def stamp(when: Moment) -> str:
 
 
 def open_store(path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Store:
-    """Open (creating if needed) the database at `path` and bring its schema up to date. A write waits up to
-    `busy_timeout` seconds for another process's; after that it fails with DatabaseBusy."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating the file, not its folder, if needed) the database at `path` and bring its schema up to
+    date; ConfigError when `path` cannot be a database file. A write waits up to `busy_timeout` seconds for
+    another process's; after that it fails with DatabaseBusy."""
+    check_database_path(path)
     conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
     try:
         with _busy_as_error(path, busy_timeout):
@@ -218,6 +219,16 @@ def _busy_as_error(path: Path, timeout: float) -> Iterator[None]:
         if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
             raise
         raise DatabaseBusy(path, timeout) from None
+
+
+def check_database_path(path: Path) -> None:
+    """ConfigError naming the `[database] path` setting when `path` is a folder or lies in a folder that does not
+    exist: a mistyped path must not quietly start an empty list of subscribers somewhere else."""
+    if path.is_dir():
+        raise ConfigError(f"[database] path: {path} is a folder; name a file in it, such as {path / 'publisher.db'}")
+    if not path.parent.is_dir():
+        raise ConfigError(f"[database] path: the folder {path.parent} does not exist; create it "
+                          f"(mkdir -p {path.parent}) or correct the path in publisher.toml")
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

@@ -197,7 +197,9 @@ def publish(ctx, send_latest: bool, dry_run: bool) -> None:
         publisher publish --dry-run
     """
     from ..lock import Busy, exclusive
+    from ..store import check_database_path
     config = ctx.config
+    check_database_path(config.path(config.database.path))
     lock = config.path(config.database.path).with_name(config.path(config.database.path).name + ".lock")
     try:
         with exclusive(lock):
