@@ -121,8 +121,9 @@ def import_subscribers(ctx: Context, file: Path) -> None:
 
     The file needs a column named email, Email or Email Address; a name (or First Name and
     Last Name) and a status column are optional. Bad rows are listed by line number and
-    skipped (the exit code is then 1); addresses already on the list are left as they are,
-    so importing the same file again changes nothing.
+    skipped (the exit code is then 1); a file whose rows run together (a quote left open)
+    imports nothing and names the line. Addresses already on the list (in capitals or not)
+    are left as they are, so importing the same file again changes nothing.
 
     \b
     Example:
