@@ -252,7 +252,7 @@ def old_database(path, subscribers, deliveries):
     conn.close()
 
 
-def test_migration_merges_case_duplicates_keeping_the_most_restrictive_status(tmp_path):
+def test_migration_merges_case_duplicates_never_making_anyone_more_mailable(tmp_path):
     path = tmp_path / "publisher.db"
     old_database(path, [
         ("alice@example.com", "Alice", "active"), ("bob@example.com", "Bob", "unsubscribed"),
@@ -264,18 +264,19 @@ def test_migration_merges_case_duplicates_keeping_the_most_restrictive_status(tm
     with open_store(path) as store:
         assert store.schema_version == len(MIGRATIONS)
         assert [(s.id, s.email, s.name, s.status) for s in store.list_subscribers()] == [
-            (2, "bob@example.com", "Bob", "unsubscribed"), (3, "Alice@example.com", "Alice", "pending"),
+            (1, "alice@example.com", "Alice", "active"), (2, "bob@example.com", "Bob", "unsubscribed"),
             (5, "cy@example.com", "Cy", "bounced"), (7, "dan@example.com", "Dan Bcc: x [0m", "active"),
             (8, "eve@example.com", "Eve", "active")]
         alice = store.get_subscriber("ALICE@example.com")
         assert alice.created_at == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-        assert alice.updated_at == dt.datetime(2025, 2, 3, tzinfo=dt.UTC)
+        assert alice.updated_at == dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
         assert store.delivery_counts(1) == DeliveryCounts(sent=3)
         new = store.get_campaign("new")
         assert store.delivery_counts(new.id) == DeliveryCounts(queued=4, sent=1)
-        assert store.skip_inactive(new.id, now=NOW) == 2
-        claimed = [store.claim_next(new.id, NOW), store.claim_next(new.id, NOW), store.claim_next(new.id, NOW)]
-        assert [d and d.subscriber.email for d in claimed] == ["dan@example.com", "eve@example.com", None]
+        assert store.skip_inactive(new.id, now=NOW) == 1
+        claimed = [store.claim_next(new.id, NOW) for _ in range(4)]
+        assert [d and d.subscriber.email for d in claimed] == ["alice@example.com", "dan@example.com",
+                                                               "eve@example.com", None]
         assert store.add_subscriber("Eve@Example.COM", now=NOW)[1] is False
     with pytest.raises(sqlite3.IntegrityError):
         with sqlite3.connect(path) as conn:

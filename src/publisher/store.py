@@ -32,10 +32,10 @@ Moment = dt.datetime | str
 def _one_subscriber_per_mailbox(conn: sqlite3.Connection) -> None:
     """Migration: addresses are compared ignoring case (`email_key`, unique), so one mailbox is one subscriber.
 
-    Rows whose addresses differ only in case are merged into one, never making anyone more mailable: the
-    merged subscriber has the most restrictive of their statuses (unsubscribed, then bounced, then pending,
-    then active), and the address, source and last change of the row that had it (so a pending person's
-    confirm link still works); the earliest sign-up time; and a name, if any row had one. Where two rows had
+    Rows whose addresses differ only in case are merged into one, never making anyone more mailable than their
+    own confirmation made them: unsubscribed wins, then bounced, then active (the mailbox confirmed once; a
+    later unconfirmed sign-up withdraws nothing), then pending. The merged subscriber keeps the address,
+    source and last change of the row that had that status; the earliest sign-up time; and a name, if any row had one. Where two rows had
     deliveries in the same campaign, the one furthest along is kept (sent, sending, queued, failed, skipped),
     so no one is mailed a post they were already sent. Line breaks and control characters in names, which
     are refused now, become spaces.
@@ -105,7 +105,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     """,
     _one_subscriber_per_mailbox,
 )
-_MERGE_RESTRICTION = ("active", "pending", "bounced", "unsubscribed")
+_MERGE_RESTRICTION = ("pending", "active", "bounced", "unsubscribed")
 _DELIVERY_PROGRESS = ("skipped", "failed", "queued", "sending", "sent")
 
 
