@@ -67,6 +67,7 @@ def test_an_output_folder_that_holds_the_site_itself_is_refused_even_with_force(
     site_dir.post("a.md", post_text("A", "2024-01-01"))
     (site_dir.root / "static").mkdir()
     (site_dir.root / "static" / "logo.svg").write_text("<svg/>")
+    (site_dir.root / "data").mkdir()
     add_readers(site_dir, 3)
     before = files(site_dir.root)
     args = ["build", "--force"] + (["--out", str(site_dir.root / out)] if out else [])
