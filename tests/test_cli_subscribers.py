@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 
 import pytest
+
+from publisher.store import MIGRATIONS
 
 from .fixtures_site import SiteDir, post_text
 
@@ -208,3 +211,29 @@ def test_a_database_path_that_is_a_folder_is_one_clear_line(site_dir, command, t
         f"Error: [database] path: {site_dir.root / 'data'} is a folder; name a file in it, such as "
         f"{site_dir.root / 'data' / 'publisher.db'}"]
     assert list((site_dir.root / "data").iterdir()) == [] and not (site_dir.root / "_site").exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS_THAT_OPEN_THE_DATABASE)
+def test_a_database_path_that_is_not_a_database_is_one_clear_line_and_left_as_it_was(site_dir, command, taken_port):
+    notes = site_dir.root / "notes.txt"
+    notes.write_bytes(b"Shopping list: towels, oil, a second massage table\n" * 200)
+    result = run_with_database(site_dir, "notes.txt", command, taken_port)
+    assert result.exit_code == 1
+    assert lines(result.stderr) == [
+        f"Error: [database] path: {notes} cannot be used: file is not a database; it is not a publisher "
+        "database: point the setting at the right file"]
+    assert notes.read_bytes() == b"Shopping list: towels, oil, a second massage table\n" * 200
+
+
+def test_a_database_from_a_newer_publisher_is_refused_and_left_as_it_was(site_dir):
+    path = site_dir.root / "publisher.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    before = path.read_bytes()
+    result = site_dir.run("subscribers", "list")
+    assert result.exit_code == 1
+    assert lines(result.stderr) == [
+        f"Error: [database] path: this database was last used by a newer publisher (schema version 999; this one "
+        f"knows {len(MIGRATIONS)}); upgrade publisher "
+        "before using it"]
+    assert path.read_bytes() == before

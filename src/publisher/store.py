@@ -195,11 +195,13 @@ def open_store(path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Store:
     date; ConfigError when `path` cannot be a database file. A write waits up to `busy_timeout` seconds for
     another process's; after that it fails with DatabaseBusy."""
     check_database_path(path)
-    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    with _database_errors(path, busy_timeout):
+        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
     try:
-        with _busy_as_error(path, busy_timeout):
+        with _database_errors(path, busy_timeout):
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            _refuse_newer_schema(conn)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -211,14 +213,29 @@ def open_store(path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Store:
 
 
 @contextmanager
-def _busy_as_error(path: Path, timeout: float) -> Iterator[None]:
-    """SQLite's 'database is locked', which comes once the busy timeout has passed, as DatabaseBusy."""
+def _database_errors(path: Path, timeout: float) -> Iterator[None]:
+    """SQLite's 'database is locked', which comes once the busy timeout has passed, as DatabaseBusy; a file
+    that cannot serve as the database (not one, damaged, unreadable, read-only, disk full) as one clear line."""
     try:
         yield
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            raise
-        raise DatabaseBusy(path, timeout) from None
+    except sqlite3.DatabaseError as exc:
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise DatabaseBusy(path, timeout) from None
+        if code in _UNUSABLE:
+            raise ConfigError(f"[database] path: {path} cannot be used: {exc}; {_UNUSABLE[code]}") from None
+        raise
+
+
+_UNUSABLE = {
+    sqlite3.SQLITE_NOTADB: "it is not a publisher database: point the setting at the right file",
+    sqlite3.SQLITE_CORRUPT: "restore it from a backup",
+    sqlite3.SQLITE_CANTOPEN: "check that the file and its folder can be read and written by this user",
+    sqlite3.SQLITE_PERM: "check that the file and its folder can be read and written by this user",
+    sqlite3.SQLITE_READONLY: "check that the file and its folder can be written by this user",
+    sqlite3.SQLITE_IOERR: "check the disk it is on",
+    sqlite3.SQLITE_FULL: "free some disk space and run the command again",
+}
 
 
 def check_database_path(path: Path) -> None:
@@ -229,6 +246,14 @@ def check_database_path(path: Path) -> None:
     if not path.parent.is_dir():
         raise ConfigError(f"[database] path: the folder {path.parent} does not exist; create it "
                           f"(mkdir -p {path.parent}) or correct the path in publisher.toml")
+
+
+def _refuse_newer_schema(conn: sqlite3.Connection) -> None:
+    """ConfigError, before anything is written, for a database a newer publisher has migrated further."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise ConfigError(f"[database] path: this database was last used by a newer publisher (schema version "
+                          f"{version}; this one knows {len(MIGRATIONS)}); upgrade publisher before using it")
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -314,7 +339,7 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            with _busy_as_error(self.path, self.busy_timeout):
+            with _database_errors(self.path, self.busy_timeout):
                 self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
