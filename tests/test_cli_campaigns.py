@@ -11,6 +11,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from publisher.lock import exclusive
 from publisher.store import open_store
 
@@ -179,3 +181,15 @@ def test_publish_dry_run_writes_no_site_and_sends_nothing(site_dir):
     assert "Would mail 'news' to 2 active subscriber(s)" in result.output
     assert not site_dir.out.exists() and outbox(site_dir) == []
     assert "'news': sent 2" in site_dir.run("publish", env=ENV).output
+
+
+@pytest.mark.parametrize("setting", ["timeout = 0", "timeout = -1", "timeout = inf", "retry_delay = nan"])
+def test_delivery_numbers_that_cannot_work_are_refused_before_anything_is_sent(site_dir, smtp_server, setting):
+    add_readers(site_dir, 4)
+    site_dir.post("p.md", post_text("P", "2025-01-01"))
+    site_dir.config((site_dir.root / "publisher.toml").read_text() + f"\n[delivery]\n{setting}\n")
+    result = site_dir.run("send", "p", env={**ENV, "PUBLISHER_SMTP_URL": smtp_server.url})
+    [line] = result.output.splitlines()
+    assert result.exit_code == 1 and f"delivery.{setting.split()[0]}:" in line and "publisher.toml" in line
+    with open_store(site_dir.root / "publisher.db") as store:
+        assert store.list_campaigns() == [] and smtp_server.received == []

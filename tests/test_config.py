@@ -123,3 +123,16 @@ def test_the_busy_timeout_cannot_be_negative(tmp_path):
         load_config(path, env={})
     assert load_config(write(tmp_path, '[site]\ntitle = "T"\nurl = "https://example.com"\n'),
                        env={}).database.busy_timeout == 10
+
+
+def test_delivery_numbers_out_of_range_are_each_named_with_the_fix(tmp_path):
+    path = write(tmp_path, '[site]\ntitle = "T"\nurl = "https://e.com"\n[delivery]\ntimeout = 0\nconnections = 0\n'
+                           'max_attempts = 0\nrate = -1\nretry_delay = -0.5\n')
+    with pytest.raises(Problems) as caught:
+        load_config(path, env={})
+    lines = str(caught.value).splitlines()
+    for key, fix in [("timeout", "above 0"), ("connections", "at least 1"), ("max_attempts", "at least 1"),
+                     ("rate", "0 (no limit) or more"), ("retry_delay", "0 or more")]:
+        assert [line for line in lines if f"delivery.{key}:" in line and fix in line], (key, lines)
+    assert len(lines) == 5 and all(str(path) in line for line in lines)
+

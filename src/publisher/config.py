@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -311,9 +312,7 @@ def _check_semantics(path: Path, s: dict, problems: list) -> None:
     if news.content not in ("full", "excerpt"):
         problems.append(ConfigError(
             f"newsletter.content: expected 'full' or 'excerpt', got {news.content!r}", path=path))
-    if delivery.connections < 1 or delivery.max_attempts < 1 or delivery.rate < 0:
-        problems.append(ConfigError(
-            "delivery: connections and max_attempts must be at least 1, rate 0 (unlimited) or more", path=path))
+    problems.extend(ConfigError(f"delivery.{problem}", path=path) for problem in _delivery_problems(delivery))
     if s["database"].busy_timeout < 0:
         problems.append(ConfigError("database.busy_timeout: must be 0 or more seconds", path=path))
     for url_key, url in (("booking.url", s["booking"].url), ("subscriptions.url", s["subscriptions"].url)):
@@ -362,6 +361,19 @@ def _check_header_values(path: Path, s: dict, problems: list) -> None:
 
 def _first_control(value: str, pattern: re.Pattern) -> str:
     return f"U+{ord(pattern.search(value)[0]):04X}"
+
+
+def _delivery_problems(delivery: DeliveryConfig) -> list[str]:
+    """What is wrong with the [delivery] numbers, one line per key with its fix: caught here because each would
+    otherwise fail only once sending had begun (a timeout of 0, below 0 or infinite breaks every connection)."""
+    d = delivery
+    checks = [("timeout", d.timeout, d.timeout > 0, "a number of seconds above 0", "30"),
+              ("connections", d.connections, d.connections >= 1, "at least 1", "4"),
+              ("max_attempts", d.max_attempts, d.max_attempts >= 1, "at least 1", "5"),
+              ("rate", d.rate, d.rate >= 0, "messages per second, 0 (no limit) or more", "0"),
+              ("retry_delay", d.retry_delay, d.retry_delay >= 0, "a number of seconds, 0 or more", "2.0")]
+    return [f"{key}: expected {what}, got {value!r}; e.g. {key} = {example}"
+            for key, value, ok, what, example in checks if not (ok and math.isfinite(value))]
 
 
 def _is_http_url(url: str) -> bool:
