@@ -187,6 +187,26 @@ def test_people_who_unsubscribed_before_a_resume_are_skipped(tmp_path, smtp_serv
     assert set(smtp_server.recipients()) == set(emails[1:])
 
 
+def test_readers_who_unsubscribe_during_the_campaign_are_skipped_not_mailed(tmp_path, smtp_server):
+    emails = make_campaign(tmp_path / "p.db", 60)
+    leaving = [emails[30], emails[45], emails[59]]
+
+    def unsubscribe_while_sending(subscriber: Subscriber) -> EmailMessage:
+        if subscriber.email == emails[10]:
+            with open_store(tmp_path / "p.db") as service:  # as the web service would, from its own connection
+                for email in leaving:
+                    assert service.unsubscribe(email, now=NOW)
+        return render(subscriber)
+
+    with open_store(tmp_path / "p.db") as store:
+        result = send_campaign(store, store.get_campaign("post"), unsubscribe_while_sending,
+                               connect_to(smtp_server.port), connections=2)
+        final = statuses(store)
+    assert set(smtp_server.recipients()) == set(emails) - set(leaving)
+    assert {e: final[e] for e in leaving} == dict.fromkeys(leaving, "skipped")
+    assert (result.sent, result.skipped) == (57, 3)
+
+
 def run_script(db: Path, port: int, **popen) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tests.test_delivery", str(db), str(port)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)

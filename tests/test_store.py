@@ -179,6 +179,21 @@ def test_subscribers_who_left_after_the_snapshot_are_skipped(store):
     assert store.claim_next(campaign.id, NOW) is None
 
 
+def test_a_claim_skips_whoever_stopped_being_active_since_the_run_began(store):
+    add_active(store, "a@example.com", "b@example.com", "c@example.com", "d@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    first = store.claim_next(campaign.id, NOW)
+    store.unsubscribe("b@example.com", now=NOW)
+    store.set_subscriber_status("c@example.com", "bounced", now=NOW)
+    following = store.mark_sent_and_claim_next(first, "250 OK", "<1@example.com>", now=NOW)
+    store.unsubscribe("d@example.com", now=NOW)
+    assert following.subscriber.email == "d@example.com"
+    store.release(following, now=NOW)
+    assert store.claim_next(campaign.id, NOW) is None
+    assert [d.subscriber.email for d in store.list_deliveries(campaign.id, "skipped")] == [
+        "b@example.com", "c@example.com", "d@example.com"]
+
+
 def test_two_connections_claiming_at_once_never_get_the_same_delivery(tmp_path):
     path = tmp_path / "publisher.db"
     with open_store(path) as store:

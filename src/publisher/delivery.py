@@ -87,18 +87,21 @@ def send_campaign(store: Store, campaign: Campaign, render: Callable[[Subscriber
                   now: Callable[[], dt.datetime] = utc_now, sleep: Callable[[float], None] = time.sleep,
                   progress: Callable[[int, int], None] | None = None) -> CampaignResult:
     """Deliver every queued message of `campaign`, resuming after a crash; `progress(done, total)` per outcome.
+    Anyone no longer active when their turn comes (unsubscribed mid-campaign, say) is skipped, not mailed.
 
     Raises DeliveryError when sending cannot work at all (e.g. the server is unreachable) and re-raises
     KeyboardInterrupt after the workers have stopped; either way the store is left ready to resume.
     """
     started = clock()
+    skipped_before = store.delivery_counts(campaign.id).skipped
     duplicates = store.recover_in_flight(campaign.id)
-    skipped = store.skip_inactive(campaign.id, now=now())
+    store.skip_inactive(campaign.id, now=now())
     total = store.delivery_counts(campaign.id).queued
     run = _Run(store, campaign.id, render, connect, RateLimiter(rate, clock, sleep), max_attempts, retry_delay,
                now, sleep)
     tally = _run_workers(run, max(1, min(connections, total)), total, progress)
     store.finish_campaign(campaign.id, now=now())
+    skipped = store.delivery_counts(campaign.id).skipped - skipped_before
     return CampaignResult(sent=tally["sent"], failed=tally["failed"], retried=tally["retried"],
                           possible_duplicates=duplicates, seconds=clock() - started, skipped=skipped)
 

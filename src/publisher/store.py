@@ -566,12 +566,20 @@ def _check(value: str, allowed: tuple[str, ...]) -> None:
 
 
 def _claim(conn: sqlite3.Connection, campaign_id: int, now: Moment) -> Delivery | None:
+    """Claim the next due delivery inside the caller's transaction. The subscriber's status is read in that same
+    transaction: a delivery to someone who is no longer active (unsubscribed or bounced since the campaign
+    began) is marked skipped instead, so nobody is mailed after leaving."""
     when = stamp(now)
-    row = conn.execute(
-        "SELECT id FROM deliveries WHERE campaign_id = ? AND status = 'queued' AND next_attempt_at <= ?"
-        " ORDER BY next_attempt_at, id LIMIT 1", (campaign_id, when)).fetchone()
-    if row is None:
-        return None
+    while True:
+        row = conn.execute(
+            "SELECT d.id, s.status FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+            " WHERE d.campaign_id = ? AND d.status = 'queued' AND d.next_attempt_at <= ?"
+            " ORDER BY d.next_attempt_at, d.id LIMIT 1", (campaign_id, when)).fetchone()
+        if row is None:
+            return None
+        if row[1] == "active":
+            break
+        conn.execute("UPDATE deliveries SET status = 'skipped', updated_at = ? WHERE id = ?", (when, row[0]))
     conn.execute("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?",
                  (when, row[0]))
     return _delivery(conn.execute(f"{_DELIVERY_SELECT} WHERE d.id = ?", (row[0],)).fetchone())
