@@ -4,6 +4,7 @@
     smtp_server.reply_at_rcpt("b@example.com", "550 5.1.1 No such user", times=None)  # every time
     smtp_server.drop_during_data("c@example.com")        # close the connection before answering DATA
     smtp_server.stall_at_rcpt("d@example.com", 1.0)      # say nothing for a second, then hang up
+    smtp_server.answer_late("e@example.com", 2.0)        # take the message, but say so only two seconds later
     smtp_server.hold_after(10)                           # accept 10, then record but never answer
 """
 
@@ -95,7 +96,7 @@ class FaultyHandler:
 
     async def handle_DATA(self, server, session, envelope):
         fault = self.take("DATA", envelope.rcpt_tos)
-        if fault is not None:
+        if fault is not None and fault.kind != "late":
             return await self._apply(fault, server)
         raw = envelope.original_content
         received = Received(envelope.mail_from, tuple(envelope.rcpt_tos),
@@ -104,6 +105,8 @@ class FaultyHandler:
             self._received.append(received)
             hold = self._hold_after is not None and len(self._received) > self._hold_after
             self.held += hold
+        if fault is not None:
+            await asyncio.sleep(fault.seconds)
         while hold and not self._released.is_set():
             await asyncio.sleep(0.02)
         return "250 2.0.0 OK queued"
@@ -153,6 +156,11 @@ class FaultySmtpServer:
     def stall_at_rcpt(self, address: str, seconds: float, times: int | None = 1) -> None:
         """Say nothing for `seconds` after RCPT TO for `address`, then hang up."""
         self.handler.add(Fault("RCPT", address, "stall", seconds=seconds, times=times))
+
+    def answer_late(self, address: str, seconds: float, times: int | None = 1) -> None:
+        """Take the message for `address` (it is received), but answer only after `seconds`: a client that gave
+        up waiting cannot know the message arrived."""
+        self.handler.add(Fault("DATA", address, "late", seconds=seconds, times=times))
 
     def hold_after(self, count: int) -> None:
         """Accept `count` messages, then record every later one but never answer it (until `release`)."""

@@ -122,6 +122,23 @@ def test_publish_over_smtp_reaches_everyone_and_reports_a_refused_address(site_d
     assert site_dir.run("publish", env=env).exit_code == 0 and len(smtp_server.received) == 19
 
 
+def test_messages_the_server_took_but_answered_too_late_are_reported_as_possible_duplicates(site_dir, smtp_server):
+    emails = add_readers(site_dir, 12)
+    late = emails[2:7]
+    for email in late:
+        smtp_server.answer_late(email, seconds=2.0)
+    site_dir.config((site_dir.root / "publisher.toml").read_text() + "\n[delivery]\ntimeout = 0.5\n"
+                    "retry_delay = 0.01\n")
+    site_dir.post("news.md", post_text("News", "2025-01-10"))
+    result = site_dir.run("send", "news", env={**ENV, "PUBLISHER_SMTP_URL": smtp_server.url})
+    assert result.exit_code == 0 and "'news': sent 12, failed 0, retried 5, possible duplicates 5" in result.output
+    assert smtp_server.recipients() == Counter({e: 2 if e in late else 1 for e in emails})
+    with open_store(site_dir.root / "publisher.db") as store:
+        flagged = [d.subscriber.email for d in store.list_deliveries(store.get_campaign("news").id)
+                   if d.possible_duplicate]
+    assert flagged == late
+
+
 def test_smtp_delivery_without_the_secret_key_stops_before_sending(site_dir, smtp_server):
     add_readers(site_dir, 2)
     site_dir.post("news.md", post_text("News", "2025-01-10"))

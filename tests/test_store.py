@@ -160,6 +160,7 @@ def test_rows_left_sending_by_a_crash_are_requeued_and_counted(tmp_path):
     with open_store(path) as store:
         assert store.recover_in_flight(campaign.id) == 2
         assert store.delivery_counts(campaign.id) == DeliveryCounts(queued=2, sent=1)
+        assert [d.possible_duplicate for d in store.list_deliveries(campaign.id)] == [False, True, True]
         assert store.recover_in_flight(campaign.id) == 0
 
 

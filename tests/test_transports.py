@@ -118,6 +118,20 @@ def test_server_that_stalls_past_the_timeout_is_transient(smtp_server):
     assert smtp_server.recipients() == {"bob@example.com": 1}
 
 
+def test_no_answer_after_the_message_was_sent_leaves_its_outcome_unknown(smtp_server):
+    smtp_server.stall_at_rcpt("ann@example.com", seconds=1.5)
+    smtp_server.answer_late("bob@example.com", seconds=1.5)
+    smtp = transport(smtp_server, timeout=0.5)
+    with pytest.raises(TransientError) as before_data:
+        smtp.send(message("ann@example.com"))
+    with pytest.raises(TransientError, match="may have arrived") as after_data:
+        smtp.send(message("bob@example.com"))
+    smtp.send(message("cat@example.com"))
+    smtp.close()
+    assert not before_data.value.uncertain and after_data.value.uncertain
+    assert smtp_server.recipients() == {"bob@example.com": 1, "cat@example.com": 1}
+
+
 def test_unreachable_server_stops_the_campaign_instead_of_failing_each_message():
     smtp = SmtpTransport(SmtpSettings(host="127.0.0.1", port=free_port(), timeout=2))
     with pytest.raises(DeliveryError, match="cannot connect") as caught:

@@ -3,7 +3,9 @@ send them at a shared rate, retry deferrals with exponential backoff, and record
 
 Claim before sending, record after (DESIGN rule 5): after a crash only deliveries left in 'sending' are
 uncertain, at most one per connection. Running the campaign again re-queues those (reporting them as
-possible duplicates) and sends everything not yet sent. Ctrl-C lets each worker finish and record the
+possible duplicates) and sends everything not yet sent. A message the server may have taken without saying
+so in time (a timeout or a lost connection after the whole message was sent) is likewise retried and
+reported as a possible duplicate. Ctrl-C lets each worker finish and record the
 message it is sending, then stops.
 """
 
@@ -24,6 +26,7 @@ from .store import Campaign, Delivery, Store, Subscriber
 from .transports import PermanentError, TransientError, Transport
 
 POLL_SECONDS = 0.2
+UNSURE = "retried, may have arrived"  # the outcome of a retry whose first try may have been delivered
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,8 @@ def send_campaign(store: Store, campaign: Campaign, render: Callable[[Subscriber
     tally = _run_workers(run, max(1, min(connections, total)), total, progress)
     store.finish_campaign(campaign.id, now=now())
     skipped = store.delivery_counts(campaign.id).skipped - skipped_before
-    return CampaignResult(sent=tally["sent"], failed=tally["failed"], retried=tally["retried"],
-                          possible_duplicates=duplicates, seconds=clock() - started, skipped=skipped)
+    return CampaignResult(sent=tally["sent"], failed=tally["failed"], retried=tally["retried"] + tally[UNSURE],
+                          possible_duplicates=duplicates + tally[UNSURE], seconds=clock() - started, skipped=skipped)
 
 
 def _run_workers(run: _Run, count: int, total: int, progress: Callable[[int, int], None] | None) -> Counter:
@@ -131,7 +134,7 @@ def _collect(run: _Run, workers: list[threading.Thread], total: int,
         if isinstance(outcome, BaseException):
             raise outcome
         tally[outcome] += 1
-        if progress is not None and outcome != "retried":
+        if progress is not None and outcome in ("sent", "failed"):
             progress(tally["sent"] + tally["failed"], total)
     return tally
 
@@ -182,8 +185,8 @@ def _wait_for_retries(run: _Run) -> bool:
 
 
 def _deliver(run: _Run, transport: Transport, delivery: Delivery) -> tuple[str, Delivery | None]:
-    """Send one claimed delivery and record its outcome: 'sent', 'failed' or 'retried'. After a send, the
-    record of it also claims the next delivery, which is returned."""
+    """Send one claimed delivery and record its outcome: 'sent', 'failed', 'retried' or UNSURE (retried, and
+    possibly delivered already). After a send, the record of it also claims the next delivery, which is returned."""
     msg, message_id = _render(run, delivery)
     try:
         reply = transport.send(msg)
@@ -191,7 +194,7 @@ def _deliver(run: _Run, transport: Transport, delivery: Delivery) -> tuple[str, 
         run.store.mark_failed(delivery, exc.reply, exc.mailbox_unknown, now=run.now())
         return "failed", None
     except TransientError as exc:
-        return _retry_or_fail(run, delivery, exc.reply), None
+        return _retry_or_fail(run, delivery, exc), None
     except DeliveryError:
         run.store.release(delivery, now=run.now())
         raise
@@ -208,15 +211,17 @@ def _render(run: _Run, delivery: Delivery) -> tuple[EmailMessage, str]:
         raise
 
 
-def _retry_or_fail(run: _Run, delivery: Delivery, reply: str) -> str:
-    """Queue a deferred delivery again after retry_delay * 2^(attempts-1) seconds, or fail it when out of tries."""
+def _retry_or_fail(run: _Run, delivery: Delivery, error: TransientError) -> str:
+    """Queue a deferred delivery again after retry_delay * 2^(attempts-1) seconds, or fail it when out of tries.
+    One the server may have taken already is flagged in the store and reported as a possible duplicate."""
     now = run.now()
     if delivery.attempts >= run.max_attempts:
-        run.store.mark_failed(delivery, reply, bounce=False, now=now)
+        run.store.mark_failed(delivery, error.reply, bounce=False, now=now)
         return "failed"
     delay = run.retry_delay * 2 ** (delivery.attempts - 1)
-    run.store.mark_retry(delivery, reply, now + dt.timedelta(seconds=delay), now=now)
-    return "retried"
+    run.store.mark_retry(delivery, error.reply, now + dt.timedelta(seconds=delay), possible_duplicate=error.uncertain,
+                         now=now)
+    return UNSURE if error.uncertain else "retried"
 
 
 def ensure_message_id(msg: EmailMessage) -> str:

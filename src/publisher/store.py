@@ -104,6 +104,9 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     );
     """,
     _one_subscriber_per_mailbox,
+    """
+    ALTER TABLE deliveries ADD COLUMN possible_duplicate INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 _MERGE_RESTRICTION = ("pending", "active", "bounced", "unsubscribed")
 _DELIVERY_PROGRESS = ("skipped", "failed", "queued", "sending", "sent")
@@ -152,6 +155,7 @@ class Delivery:
     message_id: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    possible_duplicate: bool = False  # it may have reached the reader before it was sent again
 
 
 @dataclass(frozen=True)
@@ -302,7 +306,8 @@ def _move_deliveries(conn: sqlite3.Connection, source: int, target: int) -> None
 _SUBSCRIBER_COLUMNS = "s.id, s.email, s.name, s.status, s.source, s.created_at, s.updated_at"
 _DELIVERY_SELECT = f"""
     SELECT d.id AS d_id, d.campaign_id, d.status AS d_status, d.attempts, d.next_attempt_at, d.last_reply,
-           d.message_id, d.created_at AS d_created_at, d.updated_at AS d_updated_at, {_SUBSCRIBER_COLUMNS}
+           d.message_id, d.created_at AS d_created_at, d.updated_at AS d_updated_at, d.possible_duplicate,
+           {_SUBSCRIBER_COLUMNS}
     FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
 """
 
@@ -496,11 +501,14 @@ class Store:
             _update(conn, delivery, "status = 'sent', last_reply = ?, message_id = ?", (reply, message_id), now)
             return _claim(conn, delivery.campaign_id, now)
 
-    def mark_retry(self, delivery: Delivery, reply: str, next_attempt_at: Moment, *, now: Moment) -> None:
-        """Put the delivery back in the queue, not to be tried before `next_attempt_at`."""
+    def mark_retry(self, delivery: Delivery, reply: str, next_attempt_at: Moment, *, possible_duplicate: bool = False,
+                   now: Moment) -> None:
+        """Put the delivery back in the queue, not to be tried before `next_attempt_at`; `possible_duplicate`
+        when this attempt may have reached the reader (the flag stays once set)."""
         with self._write() as conn:
-            _update(conn, delivery, "status = 'queued', last_reply = ?, next_attempt_at = ?",
-                    (reply, stamp(next_attempt_at)), now)
+            _update(conn, delivery, "status = 'queued', last_reply = ?, next_attempt_at = ?,"
+                    " possible_duplicate = MAX(possible_duplicate, ?)",
+                    (reply, stamp(next_attempt_at), int(possible_duplicate)), now)
 
     def mark_failed(self, delivery: Delivery, reply: str, bounce: bool, *, now: Moment) -> None:
         """Record a failed delivery; `bounce` (mailbox unknown) also marks the subscriber bounced."""
@@ -516,10 +524,11 @@ class Store:
             _update(conn, delivery, "status = 'queued', attempts = attempts - 1", (), now)
 
     def recover_in_flight(self, campaign_id: int) -> int:
-        """After a crash: re-queue deliveries left in 'sending'; returns how many (each may have gone out)."""
+        """After a crash: re-queue deliveries left in 'sending', flagged as possible duplicates (each may have
+        gone out); returns how many."""
         with self._write() as conn:
-            return conn.execute("UPDATE deliveries SET status = 'queued' WHERE campaign_id = ? AND status = 'sending'",
-                                (campaign_id,)).rowcount
+            return conn.execute("UPDATE deliveries SET status = 'queued', possible_duplicate = 1"
+                                " WHERE campaign_id = ? AND status = 'sending'", (campaign_id,)).rowcount
 
     def skip_inactive(self, campaign_id: int, *, now: Moment) -> int:
         """Mark queued deliveries to people who are no longer active (unsubscribed since) as skipped."""
@@ -609,4 +618,5 @@ def _delivery(row: sqlite3.Row) -> Delivery:
     return Delivery(id=row["d_id"], campaign_id=row["campaign_id"], subscriber=_subscriber(row),
                     status=row["d_status"], attempts=row["attempts"], next_attempt_at=_time(row["next_attempt_at"]),
                     last_reply=row["last_reply"], message_id=row["message_id"],
-                    created_at=_time(row["d_created_at"]), updated_at=_time(row["d_updated_at"]))
+                    created_at=_time(row["d_created_at"]), updated_at=_time(row["d_updated_at"]),
+                    possible_duplicate=bool(row["possible_duplicate"]))

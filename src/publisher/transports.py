@@ -1,7 +1,8 @@
 """Delivering one EmailMessage: over SMTP (TLS, AUTH, one reused connection per transport) or into a Maildir.
 
 Errors say what the campaign runner should do next:
-  TransientError  retry this message later (4xx replies, dropped connections, timeouts);
+  TransientError  retry this message later (4xx replies, dropped connections, timeouts); `uncertain` when the
+                  message had been sent and only the server's answer was missing, so it may have arrived;
   PermanentError  give up on this message (5xx replies); `mailbox_unknown` when the address does not exist;
   DeliveryError   anything else stops the campaign, because it would fail for every message
                   (untrusted certificate, login refused, server unreachable, no STARTTLS on a remote host).
@@ -47,11 +48,13 @@ class Transport(Protocol):
 
 
 class TransientError(DeliveryError):
-    """The message was not accepted this time; trying again later may work."""
+    """The message was not accepted this time; trying again later may work. `uncertain`: the whole message
+    reached the server before the connection broke or timed out, so it may have been delivered after all."""
 
-    def __init__(self, message: str, reply: str = ""):
+    def __init__(self, message: str, reply: str = "", uncertain: bool = False):
         super().__init__(message)
         self.reply = reply or message
+        self.uncertain = uncertain
 
 
 class PermanentError(DeliveryError):
@@ -159,9 +162,9 @@ class SmtpTransport:
         for recipient in recipients:
             code, reply = smtp.rcpt(recipient)
             self._expect(smtp, code, reply, f"RCPT TO <{recipient}>", (250, 251))
-        code, reply = smtp.data(payload)
-        self._expect(smtp, code, reply, "DATA", (250,))
-        return _reply_text(code, reply)
+        code, reply = smtp.docmd("DATA")
+        self._expect(smtp, code, reply, "DATA", (354,))
+        return self._send_payload(smtp, payload)
 
     def _pipelined(self, smtp: smtplib.SMTP, sender: str, recipients: list[str], payload: bytes) -> str:
         """The same transaction with its commands sent together (RFC 2920): two round trips instead of four."""
@@ -176,8 +179,18 @@ class SmtpTransport:
                 if replies[-1][0] == 354:
                     self._drop()  # the server is waiting for a message it must not get: hang up instead
                 raise self._refused(smtp, code, reply, stage)
+        return self._send_payload(smtp, payload)
+
+    def _send_payload(self, smtp: smtplib.SMTP, payload: bytes) -> str:
+        """Send the message after the server's 354 and return its verdict. Once the final dot is out, a lost
+        connection or a timeout leaves the outcome unknown: the server may have taken the message."""
         smtp.send(_dot_stuffed(payload))
-        code, reply = smtp.getreply()
+        try:
+            code, reply = smtp.getreply()
+        except OSError as exc:
+            self._drop()
+            raise TransientError(f"{self.settings.where}: connection lost after the message was sent "
+                                 f"({_reason(exc)}); it may have arrived", uncertain=True) from None
         self._expect(smtp, code, reply, "DATA", (250,))
         return _reply_text(code, reply)
 

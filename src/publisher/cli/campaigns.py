@@ -103,8 +103,9 @@ def _summarise(slug: str, result) -> None:
             f"in {result.seconds:.2f} s ({rate:,.0f} messages/s)")
     click.secho(line, fg="red" if result.failed else None)
     if result.possible_duplicates:
-        click.echo(f"  {result.possible_duplicates} message(s) were being sent when the last run stopped; "
-                   "they were sent again, so those readers may have two copies.")
+        click.echo(f"  {result.possible_duplicates} message(s) may have reached the server before it could say so "
+                   "(a run stopped mid-send, or the server answered too late); they were sent again, so those "
+                   "readers may have two copies.")
 
 
 @main.command()
