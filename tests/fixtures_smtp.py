@@ -6,6 +6,8 @@
     smtp_server.stall_at_rcpt("d@example.com", 1.0)      # say nothing for a second, then hang up
     smtp_server.answer_late("e@example.com", 2.0)        # take the message, but say so only two seconds later
     smtp_server.hold_after(10)                           # accept 10, then record but never answer
+    smtp_server.refuse_connections("421 4.3.2 Busy")     # greet every connection with 421 and hang up
+    smtp_server.heal()                                   # no faults from now on
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,10 @@ class FaultyHandler:
     def hold_after(self, count: int | None) -> None:
         self._hold_after = count
 
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     def release(self) -> None:
         self._hold_after = None
         self._released.set()
@@ -123,6 +129,22 @@ class FaultyHandler:
         return ""
 
 
+class GreetingSMTP(SMTP):
+    """aiosmtpd's SMTP session, which can greet a connection with a refusal (e.g. 421) and hang up at once."""
+
+    async def _handle_client(self) -> None:
+        fault = self.event_handler.take("CONNECT", ["*"])
+        if fault is None:
+            return await super()._handle_client()
+        await self.push(fault.reply)
+        self.transport.close()
+
+
+class FaultyController(Controller):
+    def factory(self) -> SMTP:
+        return GreetingSMTP(self.handler, **self.SMTP_kwargs)
+
+
 class FaultySmtpServer:
     """A started aiosmtpd controller with its handler; the methods add faults for chosen addresses."""
 
@@ -130,8 +152,8 @@ class FaultySmtpServer:
         self.handler = FaultyHandler()
         self.host = "127.0.0.1"
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname=self.host, port=self.port, ready_timeout=10,
-                                     **smtp_options)
+        self.controller = FaultyController(self.handler, hostname=self.host, port=self.port, ready_timeout=10,
+                                           **smtp_options)
 
     @property
     def url(self) -> str:
@@ -161,6 +183,14 @@ class FaultySmtpServer:
         """Take the message for `address` (it is received), but answer only after `seconds`: a client that gave
         up waiting cannot know the message arrived."""
         self.handler.add(Fault("DATA", address, "late", seconds=seconds, times=times))
+
+    def refuse_connections(self, reply: str, times: int | None = None) -> None:
+        """Greet each new connection with `reply` (e.g. a 421) and hang up; None means until `heal`."""
+        self.handler.add(Fault("CONNECT", "*", "reply", reply=reply, times=times))
+
+    def heal(self) -> None:
+        """Drop every fault added so far: from now on the server accepts everything."""
+        self.handler.clear()
 
     def hold_after(self, count: int) -> None:
         """Accept `count` messages, then record every later one but never answer it (until `release`)."""

@@ -139,6 +139,47 @@ def test_messages_the_server_took_but_answered_too_late_are_reported_as_possible
     assert flagged == late
 
 
+def quick_retries(site_dir) -> None:
+    site_dir.config((site_dir.root / "publisher.toml").read_text() + "\n[delivery]\nmax_attempts = 2\n"
+                    "retry_delay = 0.01\n")
+
+
+def test_an_outage_stops_the_campaign_and_the_next_publish_sends_it_all(site_dir, smtp_server):
+    emails = add_readers(site_dir, 10)
+    quick_retries(site_dir)
+    site_dir.run("publish", env=ENV)
+    site_dir.post("news.md", post_text("News", "2025-01-10"))
+    env = {**ENV, "PUBLISHER_SMTP_URL": smtp_server.url}
+    smtp_server.refuse_connections("421 4.3.2 Service not available")
+    stopped = site_dir.run("publish", env=env)
+    assert stopped.exit_code == 1 and "421 4.3.2 Service not available" in stopped.output
+    assert "10 delivery(ies) still queued" in stopped.output and "run the same command again" in stopped.output
+    with open_store(site_dir.root / "publisher.db") as store:
+        assert store.delivery_counts(store.get_campaign("news").id).queued == 10 and smtp_server.received == []
+    smtp_server.heal()
+    resumed = site_dir.run("publish", env=env)
+    assert resumed.exit_code == 0 and "'news': sent 10, failed 0" in resumed.output
+    assert smtp_server.recipients() == Counter(dict.fromkeys(emails, 1))
+
+
+def test_retry_failed_sends_the_failed_deliveries_again_but_never_to_people_who_left(site_dir, smtp_server):
+    emails = add_readers(site_dir, 6)
+    refused, left = emails[1], emails[4]
+    for email in (refused, left):
+        smtp_server.reply_at_rcpt(email, "550 5.7.1 Message refused by policy", times=1)
+    site_dir.post("news.md", post_text("News", "2025-01-10"))
+    env = {**ENV, "PUBLISHER_SMTP_URL": smtp_server.url}
+    first = site_dir.run("send", "news", env=env)
+    assert first.exit_code == 1 and "'news': sent 4, failed 2" in first.output and "--retry-failed" in first.output
+    assert site_dir.run("subscribers", "remove", left, env=env).exit_code == 0
+    again = site_dir.run("send", "news", "--retry-failed", env=env)
+    assert again.exit_code == 0 and "'news': sent 1, failed 0" in again.output
+    assert smtp_server.recipients() == Counter({e: 1 for e in emails if e != left})
+    with open_store(site_dir.root / "publisher.db") as store:
+        assert [d.subscriber.email for d in store.list_deliveries(store.get_campaign("news").id, "failed")] == [left]
+    assert "nothing left to send" in site_dir.run("send", "news", "--retry-failed", env=env).output
+
+
 def test_smtp_delivery_without_the_secret_key_stops_before_sending(site_dir, smtp_server):
     add_readers(site_dir, 2)
     site_dir.post("news.md", post_text("News", "2025-01-10"))

@@ -158,6 +158,39 @@ def test_unreachable_server_stops_the_run_and_loses_nobody(tmp_path):
         assert {d.attempts for d in store.list_deliveries(campaign.id)} == {0}
 
 
+@pytest.mark.parametrize("outage", ["421 at the greeting", "421 to every recipient"])
+def test_a_server_that_turns_every_connection_away_stops_the_run_with_everyone_still_queued(tmp_path, smtp_server,
+                                                                                           outage):
+    emails = make_campaign(tmp_path / "p.db", 20)
+    if outage == "421 at the greeting":
+        smtp_server.refuse_connections("421 4.3.2 Service not available, try again later")
+    else:
+        for email in emails:
+            smtp_server.reply_at_rcpt(email, "421 4.3.2 Service shutting down", times=None)
+    with open_store(tmp_path / "p.db") as store:
+        campaign = store.get_campaign("post")
+        with pytest.raises(DeliveryError, match="421 4.3.2"):
+            send_campaign(store, campaign, render, connect_to(smtp_server.port), max_attempts=3, retry_delay=0.01)
+        assert set(statuses(store).values()) == {"queued"}
+        assert {d.attempts for d in store.list_deliveries(campaign.id)} == {0}
+        assert store.get_campaign("post").status == "sending"
+        smtp_server.heal()
+        result = send_campaign(store, campaign, render, connect_to(smtp_server.port))
+    assert (result.sent, result.failed, result.possible_duplicates) == (20, 0, 0)
+    assert_each_got_their_own(smtp_server, emails)
+
+
+def test_a_short_spell_of_refused_connections_is_waited_out(tmp_path, smtp_server):
+    emails = make_campaign(tmp_path / "p.db", 20)
+    smtp_server.refuse_connections("421 4.3.2 Too many connections", times=3)
+    with open_store(tmp_path / "p.db") as store:
+        result = send_campaign(store, store.get_campaign("post"), render, connect_to(smtp_server.port),
+                               max_attempts=4, retry_delay=0.01)
+        assert store.get_campaign("post").status == "done"
+    assert (result.sent, result.failed) == (20, 0)
+    assert_each_got_their_own(smtp_server, emails)
+
+
 def test_a_message_that_cannot_be_rendered_stops_the_run_without_false_duplicates(tmp_path, smtp_server):
     emails = make_campaign(tmp_path / "p.db", 10)
 

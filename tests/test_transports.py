@@ -9,8 +9,8 @@ import pytest
 
 from publisher.config import load_config
 from publisher.errors import ConfigError, DeliveryError
-from publisher.transports import (MaildirTransport, PermanentError, SmtpSettings, SmtpTransport, TransientError,
-                                  make_transport, mailbox_unknown, parse_smtp_url)
+from publisher.transports import (MaildirTransport, PermanentError, ServerBusy, SmtpSettings, SmtpTransport,
+                                  TransientError, make_transport, mailbox_unknown, parse_smtp_url)
 
 from .fixtures_smtp import free_port, password_authenticator
 
@@ -69,6 +69,23 @@ def test_deferrals_are_transient_and_a_421_reconnects(smtp_server):
     assert closing.value.reply == "421 4.3.2 Shutting down"
     assert [r.rcpt_tos for r in smtp_server.received] == [("ann@example.com",), ("bob@example.com",)]
     assert smtp_server.handler.connections == 2
+
+
+def test_a_421_at_the_greeting_or_mid_session_is_the_whole_server_being_busy(smtp_server):
+    smtp_server.refuse_connections("421 4.3.2 Too many connections", times=1)
+    smtp_server.reply_at_rcpt("bob@example.com", "421 4.3.2 Shutting down")
+    smtp_server.reply_at_rcpt("cat@example.com", "451 4.3.0 Try again later")
+    smtp = transport(smtp_server)
+    with pytest.raises(ServerBusy, match="421 4.3.2 Too many connections"):
+        smtp.send(message("ann@example.com"))
+    with pytest.raises(ServerBusy, match="421 4.3.2 Shutting down"):
+        smtp.send(message("bob@example.com"))
+    with pytest.raises(TransientError) as deferred:
+        smtp.send(message("cat@example.com"))
+    smtp.send(message("ann@example.com"))
+    smtp.close()
+    assert not isinstance(deferred.value, ServerBusy)
+    assert smtp_server.recipients() == {"ann@example.com": 1}
 
 
 def test_unknown_mailbox_is_permanent_and_marked_as_such(smtp_server):

@@ -5,8 +5,13 @@ Claim before sending, record after (DESIGN rule 5): after a crash only deliverie
 uncertain, at most one per connection. Running the campaign again re-queues those (reporting them as
 possible duplicates) and sends everything not yet sent. A message the server may have taken without saying
 so in time (a timeout or a lost connection after the whole message was sent) is likewise retried and
-reported as a possible duplicate. Ctrl-C lets each worker finish and record the
-message it is sending, then stops.
+reported as a possible duplicate. Ctrl-C lets each worker finish and record the message it is sending, then
+stops.
+
+A server that turns connections away (421, or no greeting) is waited out with the same backoff; a worker
+turned away max_attempts times in a row gives up, and when every worker has, the run stops with the rest
+still queued (SendingStopped), as it does at once for what no wait can fix (no such server, TLS or login
+refused). Nothing becomes 'failed' because of the server: only a refusal of one message does that.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from email.utils import getaddresses, make_msgid
 
 from .errors import DeliveryError
 from .store import Campaign, Delivery, Store, Subscriber
-from .transports import PermanentError, TransientError, Transport
+from .transports import PermanentError, ServerBusy, TransientError, Transport
 
 POLL_SECONDS = 0.2
 UNSURE = "retried, may have arrived"  # the outcome of a retry whose first try may have been delivered
@@ -39,6 +44,18 @@ class CampaignResult:
     possible_duplicates: int
     seconds: float
     skipped: int = 0
+
+
+class SendingStopped(DeliveryError):
+    """Nothing can be sent now (the server is unreachable or kept turning connections away, TLS or login was
+    refused, the outbox cannot be written): the run stopped with every delivery not yet made still queued."""
+
+
+@dataclass(frozen=True)
+class _GaveUp:
+    """A worker's report that the server turned it away max_attempts times in a row."""
+
+    error: ServerBusy
 
 
 def utc_now() -> dt.datetime:
@@ -92,8 +109,9 @@ def send_campaign(store: Store, campaign: Campaign, render: Callable[[Subscriber
     """Deliver every queued message of `campaign`, resuming after a crash; `progress(done, total)` per outcome.
     Anyone no longer active when their turn comes (unsubscribed mid-campaign, say) is skipped, not mailed.
 
-    Raises DeliveryError when sending cannot work at all (e.g. the server is unreachable) and re-raises
-    KeyboardInterrupt after the workers have stopped; either way the store is left ready to resume.
+    Raises SendingStopped when sending cannot work at all (e.g. the server is unreachable, or busy for longer
+    than the retries last) and re-raises KeyboardInterrupt after the workers have stopped; either way the store
+    is left ready to resume.
     """
     started = clock()
     skipped_before = store.delivery_counts(campaign.id).skipped
@@ -102,15 +120,20 @@ def send_campaign(store: Store, campaign: Campaign, render: Callable[[Subscriber
     total = store.delivery_counts(campaign.id).queued
     run = _Run(store, campaign.id, render, connect, RateLimiter(rate, clock, sleep), max_attempts, retry_delay,
                now, sleep)
-    tally = _run_workers(run, max(1, min(connections, total)), total, progress)
+    tally, gave_up = _run_workers(run, max(1, min(connections, total)), total, progress)
+    if gave_up is not None and store.delivery_counts(campaign.id).unfinished:
+        raise SendingStopped(f"{gave_up.message}; the server turned each connection away {max_attempts} times "
+                             "in a row")
     store.finish_campaign(campaign.id, now=now())
     skipped = store.delivery_counts(campaign.id).skipped - skipped_before
     return CampaignResult(sent=tally["sent"], failed=tally["failed"], retried=tally["retried"] + tally[UNSURE],
                           possible_duplicates=duplicates + tally[UNSURE], seconds=clock() - started, skipped=skipped)
 
 
-def _run_workers(run: _Run, count: int, total: int, progress: Callable[[int, int], None] | None) -> Counter:
-    """Start `count` workers and tally their outcomes; on any error (or Ctrl-C) stop them all before raising."""
+def _run_workers(run: _Run, count: int, total: int,
+                 progress: Callable[[int, int], None] | None) -> tuple[Counter, ServerBusy | None]:
+    """Start `count` workers and tally their outcomes (and why the last to give up on the server did so); on any
+    error (or Ctrl-C) stop them all before raising."""
     workers = [threading.Thread(target=_work, args=(run,), name=f"delivery-{n}", daemon=True) for n in range(count)]
     for worker in workers:
         worker.start()
@@ -123,9 +146,11 @@ def _run_workers(run: _Run, count: int, total: int, progress: Callable[[int, int
 
 
 def _collect(run: _Run, workers: list[threading.Thread], total: int,
-             progress: Callable[[int, int], None] | None) -> Counter:
-    """Gather outcomes from the workers until all have finished; re-raise the first error one of them hit."""
+             progress: Callable[[int, int], None] | None) -> tuple[Counter, ServerBusy | None]:
+    """Gather outcomes from the workers until all have finished; re-raise the first error one of them hit. A
+    worker giving up on a busy server stops only itself: the others may still get through."""
     tally: Counter = Counter()
+    gave_up = None
     while any(w.is_alive() for w in workers) or not run.outcomes.empty():
         try:
             outcome = run.outcomes.get(timeout=POLL_SECONDS)
@@ -133,20 +158,32 @@ def _collect(run: _Run, workers: list[threading.Thread], total: int,
             continue
         if isinstance(outcome, BaseException):
             raise outcome
+        if isinstance(outcome, _GaveUp):
+            gave_up = outcome.error
+            continue
         tally[outcome] += 1
         if progress is not None and outcome in ("sent", "failed"):
             progress(tally["sent"] + tally["failed"], total)
-    return tally
+    return tally, gave_up
 
 
 def _work(run: _Run) -> None:
-    """One worker: claim, send and record until nothing is left to send or the run stops."""
+    """One worker: claim, send and record until nothing is left to send, the run stops, or the server has turned
+    this worker away max_attempts times in a row."""
     transport: Transport | None = None
+    turned_away = 0
     try:
         delivery = _next_delivery(run)
         while delivery is not None:
             transport = transport or run.connect()
-            outcome, claimed = _deliver(run, transport, delivery)
+            try:
+                outcome, claimed = _deliver(run, transport, delivery)
+                turned_away = 0
+            except ServerBusy as exc:
+                turned_away += 1
+                if not _wait_for_server(run, exc, turned_away):
+                    return
+                outcome, claimed = "retried", None
             run.outcomes.put(outcome)
             delivery = _next_delivery(run, claimed)
     except BaseException as exc:
@@ -175,6 +212,17 @@ def _next_delivery(run: _Run, claimed: Delivery | None = None) -> Delivery | Non
     return None
 
 
+def _wait_for_server(run: _Run, error: ServerBusy, times: int) -> bool:
+    """After the server turned this worker away `times` times in a row: wait retry_delay * 2^(times-1) seconds
+    (less if the run stops) and return True; or, at max_attempts, report that this worker gives up and return
+    False."""
+    if times >= run.max_attempts:
+        run.outcomes.put(_GaveUp(error))
+        return False
+    run.stop.wait(run.retry_delay * 2 ** (times - 1))
+    return True
+
+
 def _wait_for_retries(run: _Run) -> bool:
     """Sleep until the next deferred delivery is due (briefly, to notice a stop); False when none is queued."""
     due = run.store.next_due(run.campaign_id)
@@ -186,18 +234,22 @@ def _wait_for_retries(run: _Run) -> bool:
 
 def _deliver(run: _Run, transport: Transport, delivery: Delivery) -> tuple[str, Delivery | None]:
     """Send one claimed delivery and record its outcome: 'sent', 'failed', 'retried' or UNSURE (retried, and
-    possibly delivered already). After a send, the record of it also claims the next delivery, which is returned."""
+    possibly delivered already). After a send, the record of it also claims the next delivery, which is returned.
+    ServerBusy (the delivery released unsent) is left to the worker; any other DeliveryError stops the run."""
     msg, message_id = _render(run, delivery)
     try:
         reply = transport.send(msg)
     except PermanentError as exc:
         run.store.mark_failed(delivery, exc.reply, exc.mailbox_unknown, now=run.now())
         return "failed", None
-    except TransientError as exc:
-        return _retry_or_fail(run, delivery, exc), None
-    except DeliveryError:
+    except ServerBusy:
         run.store.release(delivery, now=run.now())
         raise
+    except TransientError as exc:
+        return _retry_or_fail(run, delivery, exc), None
+    except DeliveryError as exc:
+        run.store.release(delivery, now=run.now())
+        raise SendingStopped(exc.message, exc.path, exc.line) from None
     return "sent", run.store.mark_sent_and_claim_next(delivery, reply, message_id, now=run.now())
 
 

@@ -523,6 +523,19 @@ class Store:
         with self._write() as conn:
             _update(conn, delivery, "status = 'queued', attempts = attempts - 1", (), now)
 
+    def requeue_failed(self, campaign_id: int, *, now: Moment) -> int:
+        """Queue the campaign's failed deliveries again with fresh attempts, except those to people who are no
+        longer active, and reopen the campaign if any were queued; returns how many."""
+        with self._write() as conn:
+            count = conn.execute(
+                "UPDATE deliveries SET status = 'queued', attempts = 0, next_attempt_at = ?1, updated_at = ?1"
+                " WHERE campaign_id = ?2 AND status = 'failed'"
+                " AND subscriber_id IN (SELECT id FROM subscribers WHERE status = 'active')",
+                (stamp(now), campaign_id)).rowcount
+            if count:
+                conn.execute("UPDATE campaigns SET status = 'sending', finished_at = NULL WHERE id = ?", (campaign_id,))
+        return count
+
     def recover_in_flight(self, campaign_id: int) -> int:
         """After a crash: re-queue deliveries left in 'sending', flagged as possible duplicates (each may have
         gone out); returns how many."""

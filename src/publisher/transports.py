@@ -3,6 +3,8 @@
 Errors say what the campaign runner should do next:
   TransientError  retry this message later (4xx replies, dropped connections, timeouts); `uncertain` when the
                   message had been sent and only the server's answer was missing, so it may have arrived;
+  ServerBusy      a TransientError of the whole server, not of one message (421, a connection turned away or
+                  not greeted): wait before connecting again, and stop the campaign if it goes on;
   PermanentError  give up on this message (5xx replies); `mailbox_unknown` when the address does not exist;
   DeliveryError   anything else stops the campaign, because it would fail for every message
                   (untrusted certificate, login refused, server unreachable, no STARTTLS on a remote host).
@@ -55,6 +57,11 @@ class TransientError(DeliveryError):
         super().__init__(message)
         self.reply = reply or message
         self.uncertain = uncertain
+
+
+class ServerBusy(TransientError):
+    """The server turned the connection away or is closing it (a 421 reply, a refusal or silence while connecting):
+    the message did not get through, and no other will until the server recovers."""
 
 
 class PermanentError(DeliveryError):
@@ -201,11 +208,11 @@ class SmtpTransport:
     def _refused(self, smtp: smtplib.SMTP, code: int, reply: bytes, stage: str) -> DeliveryError:
         """The error for a refusal, after resetting the session (or dropping it when the server said 421)."""
         text = _reply_text(code, reply)
+        message = f"{self.settings.where} refused {stage}: {text}"
         if code == 421:
             self._drop()
-        else:
-            self._reset(smtp)
-        message = f"{self.settings.where} refused {stage}: {text}"
+            return ServerBusy(message, reply=text)
+        self._reset(smtp)
         if code >= 500:
             unknown = stage.startswith("RCPT") and mailbox_unknown(code, text)
             return PermanentError(message, code=code, reply=text, mailbox_unknown=unknown)
@@ -234,7 +241,9 @@ class SmtpTransport:
 
     def _secure(self, smtp: smtplib.SMTP) -> None:
         """Upgrade to TLS when the server offers STARTTLS; refuse plain text to a remote host unless allowed."""
-        smtp.ehlo()
+        code, reply = smtp.ehlo()
+        if 400 <= code < 500:
+            raise smtplib.SMTPResponseException(code, reply)
         if self.settings.implicit_tls:
             return
         if smtp.has_extn("starttls"):
@@ -247,7 +256,7 @@ class SmtpTransport:
 
     @contextmanager
     def _connect_errors(self) -> Iterator[None]:
-        """Turn what can go wrong while connecting into TransientError (try later) or DeliveryError (stop)."""
+        """Turn what can go wrong while connecting into ServerBusy (try later) or DeliveryError (stop)."""
         where = self.settings.where
         try:
             yield
@@ -259,10 +268,10 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as exc:
             text = _reply_text(exc.smtp_code, exc.smtp_error)
             if 400 <= exc.smtp_code < 500:
-                raise TransientError(f"{where}: server busy ({text})", reply=text) from None
+                raise ServerBusy(f"{where}: server busy ({text})", reply=text) from None
             raise DeliveryError(f"{where}: server refused the connection ({text})") from None
         except smtplib.SMTPServerDisconnected as exc:
-            raise TransientError(f"{where}: connection closed while connecting ({_reason(exc)})") from None
+            raise ServerBusy(f"{where}: connection closed while connecting ({_reason(exc)})") from None
         except smtplib.SMTPException as exc:
             raise DeliveryError(f"{where}: {_reason(exc)}; check delivery.smtp_url") from None
         except ssl.SSLCertVerificationError as exc:
@@ -274,7 +283,7 @@ class SmtpTransport:
             raise DeliveryError(f"{where}: cannot connect ({_reason(exc)}); check the host and port in "
                                 "delivery.smtp_url") from None
         except OSError as exc:
-            raise TransientError(f"{where}: cannot connect ({_reason(exc)})") from None
+            raise ServerBusy(f"{where}: cannot connect ({_reason(exc)})") from None
 
     def _reset(self, smtp: smtplib.SMTP) -> None:
         try:

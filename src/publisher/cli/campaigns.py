@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import click
 
-from ..errors import ContentError
+from ..errors import ContentError, DeliveryError
 from . import main, open_site_store, pass_context
 from .mail import find_post
 from .subscribers import valid_address
@@ -53,7 +53,7 @@ def compile_for(config, post):
 
 def deliver(config, store, newsletter, secret: str):
     """Create (or resume) the post's campaign and send it with a progress bar; returns the CampaignResult."""
-    from ..delivery import CampaignResult, send_campaign, utc_now
+    from ..delivery import CampaignResult, SendingStopped, send_campaign, utc_now
     from ..newsletter import make_renderer
     from ..signing import load_signer
     from ..transports import make_transport
@@ -64,8 +64,10 @@ def deliver(config, store, newsletter, secret: str):
     d = config.delivery
     counts = store.delivery_counts(campaign.id)
     if campaign.status == "done" and not counts.unfinished:
+        retry = (f"; `publisher send {newsletter.slug} --retry-failed` tries the failed ones again"
+                 if counts.failed else "")
         click.echo(f"'{newsletter.slug}' was already sent ({counts.sent} sent, {counts.failed} failed); "
-                   "nothing left to send.")
+                   f"nothing left to send{retry}.")
         return CampaignResult(sent=0, failed=0, retried=0, possible_duplicates=0, seconds=0.0)
     total = counts.unfinished
     with _progress(total, f"Sending '{newsletter.slug}'") as progress:
@@ -77,8 +79,18 @@ def deliver(config, store, newsletter, secret: str):
             click.secho(f"\nStopped. Every outcome so far is recorded; run the same command again to finish "
                         f"'{newsletter.slug}'.", fg="yellow", err=True)
             raise click.exceptions.Exit(130) from None
+        except SendingStopped as exc:
+            raise _stopped(store, campaign, exc) from None
     _summarise(newsletter.slug, result)
     return result
+
+
+def _stopped(store, campaign, error) -> DeliveryError:
+    """Why sending stopped, and that nothing is lost: the deliveries still queued, and how to resume them."""
+    left = store.delivery_counts(campaign.id).unfinished
+    return DeliveryError(f"{error.message}. Sending '{campaign.slug}' stopped with {left} delivery(ies) still "
+                         "queued, none lost: run the same command again (or let the next `publisher "
+                         "publish` run) to resume.", error.path, error.line)
 
 
 @contextmanager
@@ -112,11 +124,14 @@ def _summarise(slug: str, result) -> None:
 @click.argument("slug")
 @click.option("--dry-run", is_flag=True, help="Say who would get the newsletter; send and record nothing.")
 @click.option("--test-to", metavar="ADDRESS", help="Send one copy to ADDRESS only, recording nothing.")
+@click.option("--retry-failed", is_flag=True,
+              help="Queue the post's failed deliveries again (not to people who have left since) and send them.")
 @pass_context
-def send(ctx, slug: str, dry_run: bool, test_to: str | None) -> None:
+def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool) -> None:
     """Send the newsletter of post SLUG to every active subscriber, once each.
 
-    Running it again after a crash or Ctrl-C resumes where it stopped; a finished campaign sends nothing.
+    Running it again after a crash, an outage or Ctrl-C resumes where it stopped; a finished campaign sends
+    nothing, unless --retry-failed queues its failed deliveries again.
 
     \b
     Example:
@@ -131,8 +146,20 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None) -> None:
         secret = signing_secret(config, store)
         if test_to:
             return _send_test(config, newsletter, secret, test_to)
+        if retry_failed:
+            _requeue_failed(store, slug)
         if deliver(config, store, newsletter, secret).failed:
             exit_failed()
+
+
+def _requeue_failed(store, slug: str) -> None:
+    """Queue the campaign's failed deliveries again, so that `deliver` sends them (a campaign not yet begun has
+    none: it is simply sent)."""
+    from ..delivery import utc_now
+    campaign = store.get_campaign(slug)
+    if campaign is not None:
+        count = store.requeue_failed(campaign.id, now=utc_now())
+        click.echo(f"Queued {count} failed delivery(ies) of '{slug}' again (never to people who have left since).")
 
 
 def _publishable(config, slug: str):
@@ -179,7 +206,7 @@ def _send_test(config, newsletter, secret: str, address: str) -> None:
 
 def exit_failed() -> None:
     click.secho("Some deliveries failed; `publisher status` lists the campaign, and the replies are in the "
-                "database.", fg="red", err=True)
+                "database. `publisher send SLUG --retry-failed` tries them again.", fg="red", err=True)
     raise click.exceptions.Exit(1)
 
 
