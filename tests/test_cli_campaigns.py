@@ -21,6 +21,7 @@ from .fixtures_site import post_text
 SECRET = "a-test-secret-that-is-long-enough"
 ENV = {"PUBLISHER_SECRET_KEY": SECRET, "PUBLISHER_NOW": "2025-01-15T12:00:00+00:00"}
 ROOT = Path(__file__).resolve().parents[1]
+BUSY = "Another `publisher send` or `publisher publish` is sending to this site's subscribers"
 
 
 def outbox(site_dir) -> list:
@@ -207,9 +208,47 @@ def test_a_publish_started_while_another_runs_says_so_and_exits_0(site_dir):
     site_dir.post("p.md", post_text("P", "2025-01-01"))
     with exclusive(site_dir.root / "publisher.db.lock"):
         result = site_dir.run("publish", env=ENV)
-    assert result.exit_code == 0 and "Another `publisher publish` is running" in result.output
+    assert result.exit_code == 0 and BUSY in result.output and "leaving the work to it" in result.output
     assert outbox(site_dir) == []
     assert "'p': sent 1" in site_dir.run("publish", env=ENV).output
+
+
+def test_a_send_started_while_another_sender_runs_sends_nothing_says_so_and_exits_0(site_dir):
+    add_readers(site_dir, 2)
+    site_dir.post("p.md", post_text("P", "2025-01-01"))
+    with exclusive(site_dir.root / "publisher.db.lock"):
+        result = site_dir.run("send", "p", env=ENV)
+        test_copy = site_dir.run("send", "p", "--test-to", "me@example.com", env=ENV)
+    assert result.exit_code == 0 and BUSY in result.output and "`publisher send p` again" in result.output
+    assert test_copy.exit_code == 0 and [m["To"] for m in outbox(site_dir)] == ["me@example.com"]
+    assert "'p': sent 2" in site_dir.run("send", "p", env=ENV).output
+
+
+def cli_process(site_dir, *args: str, env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "publisher", "--config", str(site_dir.root), *args],
+                            env={**os.environ, **env, "PYTHONPATH": str(ROOT / "src")}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.parametrize("second", [("send", "news"), ("publish",)])
+def test_a_sender_started_while_a_send_is_mid_campaign_mails_nobody_twice(site_dir, smtp_server, second):
+    emails = add_readers(site_dir, 30)
+    site_dir.run("publish", env=ENV)
+    site_dir.post("news.md", post_text("News", "2025-01-10"))
+    env = {**ENV, "PUBLISHER_SMTP_URL": smtp_server.url}
+    smtp_server.hold_after(10)
+    first = cli_process(site_dir, "send", "news", env=env)
+    smtp_server.wait_for_held(4)
+    other = cli_process(site_dir, *second, env=env)
+    try:
+        output = other.communicate(timeout=60)[0]
+    finally:
+        smtp_server.release()
+        first_output = first.communicate(timeout=60)[0]
+        other.communicate(timeout=60)
+    assert other.returncode == 0 and BUSY in output, output
+    assert first.returncode == 0 and "'news': sent 30, failed 0" in first_output, first_output
+    assert smtp_server.recipients() == Counter(dict.fromkeys(emails, 1))
 
 
 def test_two_publish_processes_started_together_send_each_message_once(site_dir):

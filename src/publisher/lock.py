@@ -1,4 +1,4 @@
-"""One `publish` at a time per site: an exclusive lock on a file beside the database.
+"""One sender (`send` or `publish`) at a time per site: an exclusive lock on a file beside the database.
 
 The operating system drops the lock when the process ends, however it ends, so a crash never leaves a
 stale lock behind.

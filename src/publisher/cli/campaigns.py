@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import click
 
 from ..errors import ContentError, DeliveryError
+from ..lock import Busy
 from . import main, open_site_store, pass_context
 from .mail import find_post
 from .subscribers import valid_address
@@ -16,6 +17,7 @@ from .site import now_utc, print_warnings, run_build
 
 LOCAL_KEY = "local_secret_key"
 FIRST_PUBLISH = "first_publish"
+BUSY = "Another `publisher send` or `publisher publish` is sending to this site's subscribers"
 
 
 def signing_secret(config, store=None) -> str:
@@ -32,6 +34,17 @@ def signing_secret(config, store=None) -> str:
         click.secho("Note: PUBLISHER_SECRET_KEY is not set, so links in the outbox are signed with a key kept in "
                     f"{config.database.path}; set it before sending over SMTP.", fg="yellow", err=True)
     return store.setting(LOCAL_KEY, lambda: secrets.token_urlsafe(32))
+
+
+def sending_lock(config):
+    """The site's sending lock (a file beside the database), to hold while delivering: one `send` or `publish`
+    at a time, since a second would resend the first one's messages in flight. Entering it raises lock.Busy
+    when another process holds it."""
+    from ..lock import exclusive
+    from ..store import check_database_path
+    database = config.path(config.database.path)
+    check_database_path(database)
+    return exclusive(database.with_name(database.name + ".lock"))
 
 
 def describe_transport(config) -> str:
@@ -131,7 +144,8 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
     """Send the newsletter of post SLUG to every active subscriber, once each.
 
     Running it again after a crash, an outage or Ctrl-C resumes where it stopped; a finished campaign sends
-    nothing, unless --retry-failed queues its failed deliveries again.
+    nothing, unless --retry-failed queues its failed deliveries again. While another send or publish is
+    sending for the site, it sends nothing, says so and exits 0.
 
     \b
     Example:
@@ -146,10 +160,21 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
         secret = signing_secret(config, store)
         if test_to:
             return _send_test(config, newsletter, secret, test_to)
-        if retry_failed:
-            _requeue_failed(store, slug)
-        if deliver(config, store, newsletter, secret).failed:
-            exit_failed()
+        try:
+            with sending_lock(config):
+                failed = _send_campaign(config, store, newsletter, secret, retry_failed)
+        except Busy:
+            click.echo(f"{BUSY}; nothing was sent. Run `publisher send {slug}` again once it has finished.")
+            return
+    if failed:
+        exit_failed()
+
+
+def _send_campaign(config, store, newsletter, secret: str, retry_failed: bool) -> int:
+    """The campaign part of `send`, under the sending lock; returns how many deliveries failed."""
+    if retry_failed:
+        _requeue_failed(store, newsletter.slug)
+    return deliver(config, store, newsletter, secret).failed
 
 
 def _requeue_failed(store, slug: str) -> None:
@@ -218,22 +243,18 @@ def publish(ctx, send_latest: bool, dry_run: bool) -> None:
     """Build the site, then mail every post that has not been mailed yet, once.
 
     The first publish of a site records the posts that exist as its archive and mails none of them.
-    Safe to run from cron: a second publish started while one runs says so and exits.
+    Safe to run from cron: started while another publish or send is sending, it says so and exits 0.
 
     \b
     Example:
         publisher publish --dry-run
     """
-    from ..lock import Busy, exclusive
-    from ..store import check_database_path
     config = ctx.config
-    check_database_path(config.path(config.database.path))
-    lock = config.path(config.database.path).with_name(config.path(config.database.path).name + ".lock")
     try:
-        with exclusive(lock):
+        with sending_lock(config):
             failed = _publish(config, send_latest, dry_run)
     except Busy:
-        click.echo("Another `publisher publish` is running for this site; leaving the work to it.")
+        click.echo(f"{BUSY}; leaving the work to it (the next publish picks up whatever is left).")
         return
     if failed:
         exit_failed()
