@@ -6,8 +6,10 @@ from __future__ import annotations
 import mailbox
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -290,3 +292,26 @@ def test_delivery_numbers_that_cannot_work_are_refused_before_anything_is_sent(s
     assert result.exit_code == 1 and f"delivery.{setting.split()[0]}:" in line and "publisher.toml" in line
     with open_store(site_dir.root / "publisher.db") as store:
         assert store.list_campaigns() == [] and smtp_server.received == []
+
+
+@pytest.mark.parametrize("command", [("send", "news"), ("publish",)])
+def test_sigterm_stops_sending_like_ctrl_c_and_the_rerun_mails_nobody_twice(site_dir, smtp_server, command):
+    emails = add_readers(site_dir, 40)
+    site_dir.run("publish", env=ENV)
+    site_dir.post("news.md", post_text("News", "2025-01-10"))
+    env = {**ENV, "PUBLISHER_SMTP_URL": smtp_server.url}
+    smtp_server.hold_after(10)
+    first = cli_process(site_dir, *command, env=env)
+    smtp_server.wait_for_held(4)
+    first.send_signal(signal.SIGTERM)  # as `systemctl stop` does, with four messages in flight
+    time.sleep(0.5)  # let it take the signal before the server answers the messages in flight
+    smtp_server.release()
+    output = first.communicate(timeout=60)[0]
+    assert first.returncode == 130 and "Every outcome so far is recorded" in output, output
+    with open_store(site_dir.root / "publisher.db") as store:
+        counts = store.delivery_counts(store.get_campaign("news").id)
+    assert counts.sending == 0 and counts.sent == len(smtp_server.received) < 40
+    again = site_dir.run(*command, env=env)
+    assert again.exit_code == 0 and f"'news': sent {40 - counts.sent}, failed 0" in again.output
+    assert "possible duplicates 0" in again.output
+    assert smtp_server.recipients() == Counter(dict.fromkeys(emails, 1))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import signal
+import threading
 import time
 from contextlib import contextmanager
 
@@ -45,6 +47,25 @@ def sending_lock(config):
     database = config.path(config.database.path)
     check_database_path(database)
     return exclusive(database.with_name(database.name + ".lock"))
+
+
+@contextmanager
+def sigterm_as_ctrl_c():
+    """While sending, treat SIGTERM (`systemctl stop`, `kill`) like Ctrl-C: each worker finishes and records the
+    message it is sending, then the command stops with exit code 130, instead of dying with messages in flight
+    that the next run would send again. Signal handlers belong to the main thread, so elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def describe_transport(config) -> str:
@@ -161,7 +182,7 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
         if test_to:
             return _send_test(config, newsletter, secret, test_to)
         try:
-            with sending_lock(config):
+            with sending_lock(config), sigterm_as_ctrl_c():
                 failed = _send_campaign(config, store, newsletter, secret, retry_failed)
         except Busy:
             click.echo(f"{BUSY}; nothing was sent. Run `publisher send {slug}` again once it has finished.")
@@ -251,7 +272,7 @@ def publish(ctx, send_latest: bool, dry_run: bool) -> None:
     """
     config = ctx.config
     try:
-        with sending_lock(config):
+        with sending_lock(config), sigterm_as_ctrl_c():
             failed = _publish(config, send_latest, dry_run)
     except Busy:
         click.echo(f"{BUSY}; leaving the work to it (the next publish picks up whatever is left).")
