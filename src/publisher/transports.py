@@ -147,8 +147,6 @@ class SmtpTransport:
             if not international and smtp.has_extn("pipelining"):
                 return self._pipelined(smtp, sender, recipients, payload)
             return self._transaction(smtp, sender, recipients, payload, international)
-        except smtplib.SMTPResponseException as exc:
-            raise self._refused(smtp, exc.smtp_code, exc.smtp_error, "DATA") from None
         except OSError as exc:
             self._drop()
             raise TransientError(f"{self.settings.where}: connection lost while sending ({_reason(exc)})") from None

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import click
 
 from ..errors import ContentError, DeliveryError
-from ..lock import Busy
+from ..lock import Busy, exclusive
 from . import main, open_site_store, pass_context
 from .mail import find_post
 from .subscribers import valid_address
@@ -42,7 +42,6 @@ def sending_lock(config):
     """The site's sending lock (a file beside the database), to hold while delivering: one `send` or `publish`
     at a time, since a second would resend the first one's messages in flight. Entering it raises lock.Busy
     when another process holds it."""
-    from ..lock import exclusive
     from ..store import check_database_path
     database = config.path(config.database.path)
     check_database_path(database)
