@@ -166,7 +166,7 @@ def campaign_site(work: Path, name: str, port: int, recipients: int) -> tuple[Pa
                f'\n[delivery]\nsmtp_url = "smtp://127.0.0.1:{port}"\n')
     (site / "publisher.toml").write_text(config, encoding="utf-8")
     sys.path.insert(0, str(ROOT / "src"))
-    from publisher.store import NewSubscriber, open_store
+    from publisher.store.sqlite import NewSubscriber, open_store
     now = dt.datetime.now(dt.UTC)
     with open_store(site / "publisher.db") as store:
         store.add_subscribers((NewSubscriber(f"reader{n:05d}@bench.example.com", f"Reader {n}")

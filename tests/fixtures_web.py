@@ -20,9 +20,9 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from werkzeug.serving import make_server
 
 from publisher.config import load_config
-from publisher.store import BUSY_TIMEOUT_SECONDS, Store, open_store
-from publisher.transports import make_transport
-from publisher.web import create_app
+from publisher.sending.transports import make_transport
+from publisher.service.app import create_app
+from publisher.store.sqlite import BUSY_TIMEOUT_SECONDS, Store, open_store
 
 from .fixtures_site import BASIC_TOML, BOOKING_TOML, post_text
 

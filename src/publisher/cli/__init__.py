@@ -11,13 +11,15 @@ from pathlib import Path
 
 import click
 
-from ..errors import PublisherError, Problems
+from .. import clock
+from ..errors import Problems, PublisherError
 
 
 class PublisherGroup(click.Group):
     """A group that turns PublisherError into clear lines and exit code 1 (a traceback only with --debug)."""
 
     def invoke(self, ctx: click.Context):
+        clock.restart()
         try:
             return super().invoke(ctx)
         except Exception as exc:
@@ -36,7 +38,7 @@ def _as_publisher_error(exc: Exception, ctx: click.Context) -> PublisherError | 
     if isinstance(exc, PublisherError):
         return exc
     if "jinja2" in sys.modules:
-        from ..theme import template_failure
+        from ..build.theme import template_failure
         root = ctx.obj.config_path if ctx.obj else Path(".")
         return template_failure(exc, (root.parent if root.suffix == ".toml" else root).resolve())
     return None
@@ -79,12 +81,12 @@ pass_context = click.make_pass_decorator(Context)
 
 def open_site_store(config):
     """The site's database (database.path in publisher.toml); a Store, to use in a `with` block."""
-    from ..store import open_store
+    from ..store.sqlite import open_store
     return open_store(config.path(config.database.path), config.database.busy_timeout)
 
-from . import site as _site  # noqa: E402,F401  (registers the site commands)
-from . import subscribers as _subscribers  # noqa: E402,F401  (registers the subscribers commands)
-from . import mail as _mail  # noqa: E402,F401  (registers the email command)
-from . import campaigns as _campaigns  # noqa: E402,F401  (registers send, publish and status)
-from . import service as _service  # noqa: E402,F401  (registers the serve command)
 from . import author as _author  # noqa: E402,F401  (registers preview and check)
+from . import building as _site  # noqa: E402,F401  (registers the site commands)
+from . import campaigns as _campaigns  # noqa: E402,F401  (registers send, publish and status)
+from . import mail as _mail  # noqa: E402,F401  (registers the email command)
+from . import service as _service  # noqa: E402,F401  (registers the serve command)
+from . import subscribers as _subscribers  # noqa: E402,F401  (registers the subscribers commands)

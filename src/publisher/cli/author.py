@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
+from .. import clock
 from ..errors import PublisherError
 from . import main, pass_context
-from .site import now_utc
 
 
 @main.command()
@@ -29,14 +29,14 @@ def preview(ctx, port: int) -> None:
     Example:
         publisher preview --port 8000
     """
+    from ..authoring.preview import Preview
     from ..config import find_config
-    from ..preview import Preview
 
     config_file = find_config(ctx.config_path)
     report = functools.partial(_report, root=config_file.parent.resolve(),
                                debug=bool(click.get_current_context().meta.get("publisher.debug")))
     try:
-        server = Preview(config_file, port, clock=now_utc, report=report)
+        server = Preview(config_file, port, clock=clock.now, report=report)
     except OSError as exc:
         raise PublisherError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); "
                              f"pass another port, e.g. --port {port + 1 if port else 8000}") from None
@@ -88,7 +88,7 @@ def check(ctx, strict: bool, drafts: bool) -> None:
     Example:
         publisher check --strict
     """
-    from ..check import ERROR
+    from ..authoring.check import ERROR
 
     problems, checked = _find_problems(ctx, drafts)
     for problem in problems:
@@ -106,15 +106,15 @@ def _find_problems(ctx, drafts: bool):
     """(problems, posts checked); posts checked is None when the build itself fails."""
     import jinja2
 
-    from ..build import build_site
-    from ..check import check_build, problems_from_error
+    from ..authoring.check import check_build, problems_from_error
+    from ..build.pipeline import build_site
+    from ..build.theme import make_env
     from ..config import find_config
-    from ..theme import make_env
 
     config_file = find_config(ctx.config_path)
     try:
         config = ctx.config
-        result = build_site(config, now_utc(), drafts=drafts)
+        result = build_site(config, clock.now(), drafts=drafts)
     except (PublisherError, jinja2.TemplateError) as exc:
         return problems_from_error(exc, config_file.parent.resolve()), None
     env = make_env(config.path(config.paths.templates))
@@ -123,7 +123,7 @@ def _find_problems(ctx, drafts: bool):
 
 def _read_sources(config, config_file: Path, site):
     """The texts the checks point into: publisher.toml, every post's file, and the names of the static files."""
-    from ..check import Sources
+    from ..authoring.check import Sources
 
     posts = {post.source: (config.root / post.source).read_text(encoding="utf-8-sig") for post in site.posts}
     static = config.path(config.paths.static)

@@ -10,12 +10,13 @@ from contextlib import contextmanager
 
 import click
 
-from ..errors import ContentError, DeliveryError
-from ..lock import Busy, exclusive
+from .. import clock
+from ..errors import Busy, ContentError, DeliveryError, SendingStopped
+from ..sending.lock import exclusive
 from . import main, open_site_store, pass_context
+from .building import print_warnings, run_build
 from .mail import find_post
 from .subscribers import valid_address
-from .site import now_utc, print_warnings, run_build
 
 LOCAL_KEY = "local_secret_key"
 FIRST_PUBLISH = "first_publish"
@@ -25,7 +26,7 @@ BUSY = "Another `publisher send` or `publisher publish` is sending to this site'
 def signing_secret(config, store=None) -> str:
     """PUBLISHER_SECRET_KEY; without it, a key this site keeps in its database, but only while mail goes to the
     local Maildir outbox: real delivery needs the key from the environment, which `serve` shares."""
-    from ..tokens import check_secret
+    from ..mail.tokens import check_secret
     if config.secrets.secret_key or config.delivery.smtp_url:
         check_secret(config.secrets.secret_key)
         return config.secrets.secret_key
@@ -42,7 +43,7 @@ def sending_lock(config):
     """The site's sending lock (a file beside the database), to hold while delivering: one `send` or `publish`
     at a time, since a second would resend the first one's messages in flight. Entering it raises lock.Busy
     when another process holds it."""
-    from ..store import check_database_path
+    from ..store.sqlite import check_database_path
     database = config.path(config.database.path)
     check_database_path(database)
     return exclusive(database.with_name(database.name + ".lock"))
@@ -68,7 +69,7 @@ def sigterm_as_ctrl_c():
 
 
 def describe_transport(config) -> str:
-    from ..transports import parse_smtp_url
+    from ..sending.transports import parse_smtp_url
     d = config.delivery
     if not d.smtp_url:
         return f"the Maildir outbox {d.maildir}/ (no SMTP server configured)"
@@ -77,8 +78,8 @@ def describe_transport(config) -> str:
 
 def compile_for(config, post):
     """The post's newsletter, compiled once, with its warnings shown."""
-    from ..newsletter import compile_newsletter
-    from ..theme import make_env
+    from ..build.theme import make_env
+    from ..mail.newsletter import compile_newsletter
     newsletter = compile_newsletter(post, config, make_env(config.path(config.paths.templates)))
     print_warnings(newsletter.warnings)
     return newsletter
@@ -86,14 +87,14 @@ def compile_for(config, post):
 
 def deliver(config, store, newsletter, secret: str):
     """Create (or resume) the post's campaign and send it with a progress bar; returns the CampaignResult."""
-    from ..delivery import CampaignResult, SendingStopped, send_campaign, utc_now
-    from ..newsletter import make_renderer
-    from ..signing import load_signer
-    from ..transports import make_transport
-    campaign = store.create_campaign(newsletter.slug, newsletter.subject, now=utc_now())
-    store.record_post(newsletter.slug, "sent", now=utc_now())
+    from ..mail.dkim import load_signer
+    from ..mail.newsletter import make_renderer
+    from ..sending.campaign import CampaignResult, send_campaign
+    from ..sending.transports import make_transport
+    campaign = store.create_campaign(newsletter.slug, newsletter.subject, now=clock.now())
+    store.record_post(newsletter.slug, "sent", now=clock.now())
     signer = load_signer(config)
-    render = make_renderer(newsletter, secret, now_utc, signer.sign if signer else None)
+    render = make_renderer(newsletter, secret, clock.now, signer.sign if signer else None)
     d = config.delivery
     counts = store.delivery_counts(campaign.id)
     if campaign.status == "done" and not counts.unfinished:
@@ -200,16 +201,15 @@ def _send_campaign(config, store, newsletter, secret: str, retry_failed: bool) -
 def _requeue_failed(store, slug: str) -> None:
     """Queue the campaign's failed deliveries again, so that `deliver` sends them (a campaign not yet begun has
     none: it is simply sent)."""
-    from ..delivery import utc_now
     campaign = store.get_campaign(slug)
     if campaign is not None:
-        count = store.requeue_failed(campaign.id, now=utc_now())
+        count = store.requeue_failed(campaign.id, now=clock.now())
         click.echo(f"Queued {count} failed delivery(ies) of '{slug}' again (never to people who have left since).")
 
 
 def _publishable(config, slug: str):
-    from ..build import load_site
-    site, warnings = load_site(config, now_utc(), drafts=True)
+    from ..build.pipeline import load_site
+    site, warnings = load_site(config, clock.now(), drafts=True)
     post = find_post(site.posts, slug, config.path(config.paths.posts))
     print_warnings([w for w in warnings if w.path == post.source])
     if post.draft:
@@ -233,13 +233,13 @@ def _dry_run_send(config, store, newsletter) -> None:
 
 
 def _send_test(config, newsletter, secret: str, address: str) -> None:
-    from ..newsletter import make_renderer
-    from ..signing import load_signer
-    from ..transports import make_transport
-    from ..store import NewSubscriber
+    from ..mail.dkim import load_signer
+    from ..mail.newsletter import make_renderer
+    from ..sending.transports import make_transport
+    from ..store.sqlite import NewSubscriber
     recipient = NewSubscriber(valid_address(address))
     signer = load_signer(config)
-    msg = make_renderer(newsletter, secret, now_utc, signer.sign if signer else None)(recipient)
+    msg = make_renderer(newsletter, secret, clock.now, signer.sign if signer else None)(recipient)
     transport = make_transport(config)()
     try:
         transport.send(msg)
@@ -282,10 +282,10 @@ def publish(ctx, send_latest: bool, dry_run: bool) -> None:
 
 def _publish(config, send_latest: bool, dry_run: bool) -> int:
     """The whole publish under the lock; returns how many deliveries failed."""
-    from ..build import load_site
-    from ..publishing import plan_publish
+    from ..build.pipeline import load_site
+    from ..sending.due import plan_publish
     if dry_run:  # the posts are all a plan needs: nothing is rendered or written
-        site, warnings = load_site(config, now_utc())
+        site, warnings = load_site(config, clock.now())
         print_warnings(warnings)
     else:
         site = run_build(config).site
@@ -300,10 +300,9 @@ def _publish(config, send_latest: bool, dry_run: bool) -> int:
 
 
 def _record_archive(store, archive, first_run: bool) -> None:
-    from ..delivery import utc_now
     for post in archive:
-        store.record_post(post.slug, "archived", now=utc_now())
-    store.setting(FIRST_PUBLISH, lambda: utc_now().isoformat())
+        store.record_post(post.slug, "archived", now=clock.now())
+    store.setting(FIRST_PUBLISH, lambda: clock.now().isoformat())
     if first_run:
         click.echo(f"First publish: recorded {len(archive)} existing post(s) as the archive; they are not mailed "
                    "(--send-latest mails the newest).")

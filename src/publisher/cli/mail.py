@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
+from .. import clock
 from ..errors import ContentError
 from . import main, pass_context
-from .site import now_utc, print_warnings
+from .building import print_warnings
 
 
 @main.command("email")
@@ -31,19 +32,19 @@ def email_command(ctx, slug: str, to: str | None, name: str, output: Path | None
     """
     import email.policy
 
-    from ..build import load_site
-    from ..newsletter import compile_newsletter, personalise
-    from ..signing import load_signer
-    from ..theme import make_env
+    from ..build.pipeline import load_site
+    from ..build.theme import make_env
+    from ..mail.dkim import load_signer
+    from ..mail.newsletter import compile_newsletter, personalise
     from .campaigns import signing_secret
 
     config = ctx.config
-    site, warnings = load_site(config, now_utc(), drafts=True)
+    site, warnings = load_site(config, clock.now(), drafts=True)
     post = find_post(site.posts, slug, config.path(config.paths.posts))
     newsletter = compile_newsletter(post, config, make_env(config.path(config.paths.templates)))
     print_warnings([w for w in warnings if w.path == post.source] + list(newsletter.warnings))
     recipient = to or config.from_address
-    msg = personalise(newsletter, recipient, name, secret=signing_secret(config), now=now_utc())
+    msg = personalise(newsletter, recipient, name, secret=signing_secret(config), now=clock.now())
     signer = load_signer(config)
     data = (signer.sign(msg) if signer else msg).as_bytes(policy=email.policy.SMTP)
     _write(data, output)

@@ -34,7 +34,7 @@ def serve(ctx, host: str, port: int, proxies: int, threads: int) -> None:
     """
     import waitress
 
-    from ..web import build_app
+    from ..service.app import build_app
 
     config = ctx.config
     app = build_app(config, proxies=proxies)

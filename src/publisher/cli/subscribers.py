@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..store import SUBSCRIBER_STATUSES
+from .. import clock
+from ..store.sqlite import SUBSCRIBER_STATUSES
 from . import Context, main, open_site_store, pass_context
-from .site import now_utc
 
 
 @main.group()
@@ -22,7 +22,7 @@ def subscribers() -> None:
 
 
 def valid_address(address: str) -> str:
-    from ..subscribers_csv import validate_address
+    from ..service.subscriber_csv import validate_address
     try:
         return validate_address(address)
     except ValueError as exc:
@@ -30,7 +30,7 @@ def valid_address(address: str) -> str:
 
 
 def valid_name(name: str) -> str:
-    from ..subscribers_csv import validate_name
+    from ..service.subscriber_csv import validate_name
     try:
         return validate_name(name)
     except ValueError as exc:
@@ -50,7 +50,7 @@ def add(ctx: Context, address: str, name: str) -> None:
     Example:
         publisher subscribers add ann@example.com --name "Ann Lee"
     """
-    email, name, now = valid_address(address), valid_name(name), now_utc()
+    email, name, now = valid_address(address), valid_name(name), clock.now()
     with open_site_store(ctx.config) as store:
         subscriber, added = store.add_subscriber(email, name, "active", "cli", now=now)
         if not added and subscriber.status != "active":
@@ -77,7 +77,7 @@ def remove(ctx: Context, address: str) -> None:
         publisher subscribers remove ann@example.com
     """
     with open_site_store(ctx.config) as store:
-        subscriber = store.set_subscriber_status(address, "unsubscribed", now=now_utc())
+        subscriber = store.set_subscriber_status(address, "unsubscribed", now=clock.now())
     if subscriber is None:
         raise click.ClickException(f"{address} is not a subscriber; `publisher subscribers list` shows who is")
     click.echo(f"Unsubscribed {subscriber.email}.")
@@ -129,10 +129,10 @@ def import_subscribers(ctx: Context, file: Path) -> None:
     Example:
         publisher subscribers import subscribers.csv
     """
-    from ..subscribers_csv import decode_csv, parse_csv
+    from ..service.subscriber_csv import decode_csv, parse_csv
     parsed = parse_csv(decode_csv(read_bytes(file), file), file)
     with open_site_store(ctx.config) as store:
-        added = store.add_subscribers(parsed.subscribers, f"import:{file.name}", now=now_utc())
+        added = store.add_subscribers(parsed.subscribers, f"import:{file.name}", now=clock.now())
     for problem in parsed.problems:
         click.echo(f"{file}:{problem.line}: {problem.message}; row skipped", err=True)
     click.echo(f"Imported {added} new subscribers from {file.name} ({len(parsed.subscribers) - added} already "
@@ -154,7 +154,7 @@ def export(ctx: Context, file: Path | None) -> None:
     Example:
         publisher subscribers export backup.csv
     """
-    from ..subscribers_csv import write_csv
+    from ..service.subscriber_csv import write_csv
     with open_site_store(ctx.config) as store:
         people = store.list_subscribers()
     if file is None:

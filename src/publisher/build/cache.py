@@ -1,0 +1,140 @@
+"""The build cache (paths.cache, .publisher-cache/ by default): what the last build parsed and wrote.
+
+Three kinds of file, each rewritten only when it changes:
+  posts-*.pickle  every post's parse, by the digest of its file's path and bytes (read only when needed);
+  sources.pickle  the post files' stat signatures and digests, so that unchanged files need not be read;
+  outputs.pickle  for the output folder, every file written there (its job key, size and mtime) and a
+                  summary of what that build was made from, to tell at once that nothing has changed.
+
+Each is tied to fingerprints of everything else that shapes the output: the publisher code, the libraries it
+renders with, the config and, for outputs, the templates and the build mode. Any change to those and the cache
+is ignored, so a rebuild is always what a clean build would give. The cache holds nothing but the site's own
+text, so deleting the folder (or `publisher build --clean`) is always safe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.util
+import os
+import pickle
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import Config
+from ..content.posts import ParsedPost
+from ..errors import ContentError
+
+CACHE_VERSION = 1
+PACKAGE = Path(__file__).parents[1]
+LIBRARIES = ("jinja2", "markupsafe", "yaml", "frontmatter", "cmarkgfm", "feedgen", "lxml", "mjml", "css_inline")
+POSTS_FILE = "posts-{}.pickle"
+SHARDS = "0123456789abcdef"  # posts are kept in 16 files by the first digit of their digest: an edit rewrites one
+SOURCES_FILE = "sources.pickle"
+OUTPUTS_FILE = "outputs.pickle"
+
+
+@dataclass(frozen=True)
+class Record:
+    """A file as the last build wrote it: the key of its job, and its size and mtime just after writing."""
+    key: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the last build into a folder was made from: its post files (by digest, in order), each post's date
+    and draft flag and the build's time (which posts show depends on it), and what it reported."""
+    digests: tuple[str, ...]
+    states: tuple[tuple[dt.datetime, bool], ...]
+    built_at: dt.datetime
+    posts: int
+    warnings: tuple[ContentError, ...] = field(compare=False)  # follow from the posts and config
+
+
+@dataclass
+class BuildCache:
+    signatures: dict[str, tuple] = field(default_factory=dict)  # post file -> (stat signature, digest)
+    outputs: dict[str, Record] = field(default_factory=dict)
+    summary: Summary | None = None
+
+
+def parse_print(config: Config) -> str:
+    """What every post's parse depends on besides its file: the code, the libraries, the Python and the config."""
+    digest = hashlib.blake2b(repr((CACHE_VERSION, sys.version, config)).encode(), digest_size=16)
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    for name in LIBRARIES:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec and spec.origin else ""
+        digest.update(f"{name}={origin}:{_mtime(origin)}".encode())
+    return digest.hexdigest()
+
+
+def render_print(parse: str, templates: Path, drafts: bool) -> str:
+    """What every file depends on besides its job: the parse fingerprint, the site's templates, the mode."""
+    digest = hashlib.blake2b(f"{parse}\0{drafts}".encode(), digest_size=16)
+    if templates.is_dir():
+        for path in sorted(templates.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(templates).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_cache(folder: Path, parse: str, render: str, out_dir: Path) -> BuildCache:
+    """The cache for these fingerprints and output folder; empty parts where missing, stale or unreadable."""
+    signatures = _load(folder / SOURCES_FILE, parse) or {}
+    outputs, summary = (_load(folder / OUTPUTS_FILE, render) or {}).get(str(out_dir), ({}, None))
+    return BuildCache(signatures=signatures, outputs=outputs, summary=summary)
+
+
+def load_posts(folder: Path, parse: str) -> dict[str, ParsedPost]:
+    """The cached parse of every post, by digest (the big part of the cache, so read only when needed)."""
+    posts: dict[str, ParsedPost] = {}
+    for shard in SHARDS:
+        posts.update(_load(folder / POSTS_FILE.format(shard), parse) or {})
+    return posts
+
+
+def save_posts(folder: Path, parse: str, posts: dict[str, ParsedPost], old_posts: dict[str, ParsedPost]) -> None:
+    """Write the shards of the posts' cache whose posts differ from `old_posts` (each atomically)."""
+    for shard in SHARDS:
+        part = {digest: parsed for digest, parsed in posts.items() if digest.startswith(shard)}
+        if part.keys() != {digest for digest in old_posts if digest.startswith(shard)}:
+            _save(folder / POSTS_FILE.format(shard), parse, part)
+
+
+def save_cache(folder: Path, parse: str, render: str, out_dir: Path, old: BuildCache, new: BuildCache) -> None:
+    """Write the parts of the cache that changed (each atomically: a crash leaves the old one or the new one)."""
+    if new.signatures != old.signatures:
+        _save(folder / SOURCES_FILE, parse, new.signatures)
+    if new.outputs != old.outputs or new.summary != old.summary:
+        _save(folder / OUTPUTS_FILE, render, {str(out_dir): (new.outputs, new.summary)})
+
+
+def _load(path: Path, fingerprint: str):
+    try:
+        with path.open("rb") as f:
+            stored, value = pickle.load(f)
+    except Exception:  # a cache that cannot be read, for whatever reason, is simply not used
+        return None
+    return value if stored == fingerprint else None
+
+
+def _save(path: Path, fingerprint: str, value) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("wb") as f:
+        pickle.dump((fingerprint, value), f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, path)
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0

@@ -1,0 +1,197 @@
+"""A build written to disk with the least work: parse only the posts whose files changed, render only the files
+whose inputs changed, write only the files whose bytes changed. The result is byte for byte what a clean build
+gives (tests/build/test_incremental.py holds it to that); `clean=True` ignores the cache and renders everything.
+
+A file's inputs are its job's `depends` plus the site's fingerprint (code, libraries, config, templates, mode).
+With the default templates each page's `depends` is exact. A site's own page templates may show more (say,
+the latest posts in every page's sidebar); when they use the site's post or tag lists, every post's
+fingerprint joins the site's, so a change to any post re-renders every page.
+
+When no post file changed, no post's visibility changed with the time, and every file of the last build is
+still on disk as written, there is nothing to render: the posts are not even loaded unless asked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config
+from ..content.posts import Source, read_sources
+from ..errors import ContentError, PublisherError
+from ..parallel import map_parallel
+from . import cache as build_cache
+from .jobs import Job, job_key
+from .output import (
+    STATIC_KEY,
+    Owned,
+    owned_files,
+    unchanged,
+    write_new,
+    write_new_site,
+    write_site,
+)
+from .pages import robots_txt
+from .pipeline import Loaded, load_posts, plan_site, post_prints, render_jobs
+from .theme import has_own_pages, make_env, shows_whole_site
+
+
+@dataclass(frozen=True)
+class Update:
+    posts: int  # posts in the site
+    warnings: tuple[ContentError, ...]
+    files: int  # files in the site, static ones included
+    pages: int  # HTML pages in the site
+    rendered: int  # files rendered in this build
+    written: int  # files written (new or changed)
+    removed: int  # files removed (no longer part of the site)
+    load: Callable[[], Loaded]
+    others: int = 0  # files publisher did not write, left in a folder it took over
+
+    @functools.cached_property
+    def site(self):
+        """The site that was built (loaded from the cache on first use when nothing had to be rendered)."""
+        return self.load().site
+
+
+def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = False,
+                clean: bool = False, force: bool = False) -> Update:
+    """Build the site into `out_dir`, reusing the cache in paths.cache unless `clean`; the cache is then saved.
+    `force` builds into a folder that is not empty though publisher did not build it (see `owned_files`)."""
+    out_dir = out_dir.resolve()
+    refuse_unsafe_output(config, out_dir)
+    built_before = functools.partial(_built_before, config)
+    owned = owned_files(out_dir, force, built_before, _in_site(out_dir, config.path(".")))
+    folder, templates = config.path(config.paths.cache), config.path(config.paths.templates)
+    parse = build_cache.parse_print(config)
+    render = build_cache.render_print(parse, templates, drafts)
+    old = build_cache.BuildCache() if clean else build_cache.load_cache(folder, parse, render, out_dir)
+    read_here = bool(old.signatures) or old.summary is not None  # with no cache at all, the parse workers read
+    sources = read_sources(config.path(config.paths.posts), config.root, old.signatures, read=read_here,
+                           max_bytes=config.content.max_post_bytes)
+    statics = (config.path(config.paths.static),)
+    if old.summary and sources and _same_sources(old.summary, sources, now, drafts):  # (no posts: feeds show now)
+        keys = {path: record.key for path, record in old.outputs.items() if record.key != STATIC_KEY}
+        if len(unchanged(out_dir, old.outputs, keys)) == len(keys):
+            return _nothing_to_render(config, now, drafts, (out_dir, owned), (folder, parse, render), old, keys,
+                                      statics)
+    known = build_cache.load_posts(folder, parse) if not clean else {}
+    loaded = load_posts(config, now, drafts, known=known, sources=sources)
+    sources = [dataclasses.replace(source, digest=digest, raw=None)  # parsed: the bytes can go
+               for source, digest in zip(sources, loaded.parsed)]
+    env = make_env(templates)
+    jobs = plan_site(loaded, env, has_own_pages(templates))
+    site_print = render + (_all_posts_print(loaded) if shows_whole_site(env, templates) else "")
+    keys = {job.path: job_key(site_print, job) for job in jobs}
+    save_posts = functools.partial(build_cache.save_posts, folder, parse, loaded.parsed, known)
+    if out_dir.exists():
+        kept = unchanged(out_dir, old.outputs, keys) if not clean else set()
+        files = render_jobs([job for job in jobs if job.path not in kept], meanwhile=save_posts)
+        result = write_site(files, out_dir, keys, owned, None if clean else old.outputs or None, statics)
+        rendered = len(files)
+    else:
+        result = write_new_site(out_dir, functools.partial(_render_into, jobs, keys, save_posts), keys, statics)
+        rendered = len(jobs)
+    new = build_cache.BuildCache(_signatures(sources), result.records, _summary(loaded, sources))
+    build_cache.save_cache(folder, parse, render, out_dir, old, new)
+    return Update(len(loaded.site.posts), loaded.warnings, len(result.records), _pages(keys), rendered,
+                  result.written, result.removed, lambda: loaded, result.others)
+
+
+def refuse_unsafe_output(config: Config, out_dir: Path) -> None:
+    """Refuse an output folder that holds (or is) the site's own files, or that lies inside static/ (which is
+    copied into it): a build writes there, and later builds remove from there what they wrote."""
+    paths, root = config.paths, config.path(".")
+    own = {"posts": config.path(paths.posts), "templates": config.path(paths.templates),
+           "static files": config.path(paths.static), "database": config.path(config.database.path),
+           "build cache": config.path(paths.cache), "outbox": config.path(config.delivery.maildir)}
+    if config.dkim.key_file:
+        own["DKIM key"] = config.path(config.dkim.key_file)
+    where = _in_site(out_dir, root)
+    if root.is_relative_to(out_dir):
+        raise PublisherError("the output folder holds the site's own files (publisher.toml, posts, the "
+                             "database); choose a folder of its own, such as _site", where)
+    for what, path in own.items():
+        if path.is_relative_to(out_dir):
+            raise PublisherError(f"the output folder holds the site's own {what} ({_in_site(path, root)}); "
+                                 f"choose a folder of its own, such as _site", where)
+    if out_dir.is_relative_to(own["static files"]):
+        raise PublisherError("the output folder is inside the site's static folder, which is copied into it; "
+                             "choose a folder outside it, such as _site", where)
+
+
+def _in_site(path: Path, root: Path) -> Path:
+    """A path as messages show it: relative to the site's folder when inside it."""
+    return path.relative_to(root) if path.is_relative_to(root) else path
+
+
+def _built_before(config: Config, out_dir: Path) -> bool:
+    """Whether an earlier version of publisher built this folder for this site: its robots.txt is the one
+    publisher writes for the site's URL (earlier versions kept no manifest)."""
+    try:
+        return (out_dir / "robots.txt").read_bytes() == robots_txt(config.site.url)
+    except OSError:
+        return False
+
+
+def _render_into(jobs: list[Job], keys: dict[str, str], meanwhile: Callable[[], None],
+                 folder: Path) -> dict[str, build_cache.Record]:
+    """Render every job straight into a new site's staging folder, on every core: nothing to compare, and no
+    page has to travel back from the worker that rendered it."""
+    write = functools.partial(_render_and_write, folder, keys)
+    return dict(zip((job.path for job in jobs), map_parallel(write, jobs, meanwhile=meanwhile)))
+
+
+def _render_and_write(folder: Path, keys: dict[str, str], job: Job) -> build_cache.Record:
+    return write_new(folder, job.path, job.render(), keys[job.path])
+
+
+def _nothing_to_render(config: Config, now: dt.datetime, drafts: bool, output: tuple[Path, Owned], where: tuple,
+                       old: build_cache.BuildCache, keys: dict[str, str], statics: tuple[Path, ...]) -> Update:
+    """The site is as the last build left it: only static files may need copying."""
+    (out_dir, owned), (folder, parse, render) = output, where
+    result = write_site({}, out_dir, keys, owned, old.outputs, statics)
+    new = build_cache.BuildCache(old.signatures, result.records, old.summary)
+    build_cache.save_cache(folder, parse, render, out_dir, old, new)
+    load = functools.partial(load_posts, config, now, drafts, build_cache.load_posts(folder, parse))
+    return Update(old.summary.posts, old.summary.warnings, len(result.records), _pages(keys), 0, result.written,
+                  result.removed, load, result.others)
+
+
+def _same_sources(summary: build_cache.Summary, sources: list[Source], now: dt.datetime, drafts: bool) -> bool:
+    """Whether the post files are those of the last build and each post is still shown (or not) as it was."""
+    if summary.digests != tuple(source.digest for source in sources):
+        return False
+    return all(_shown(state, now, drafts) == _shown(state, summary.built_at, drafts) for state in summary.states)
+
+
+def _shown(state: tuple[dt.datetime, bool], now: dt.datetime, drafts: bool) -> tuple[bool, bool]:
+    """(in the site, marked unpublished): what a post's date and draft flag mean at `now`."""
+    date, draft = state
+    unpublished = draft or date > now
+    return (drafts or not unpublished, drafts and unpublished)
+
+
+def _summary(loaded: Loaded, sources: list[Source]) -> build_cache.Summary:
+    posts = {parsed.post.source: parsed.post for parsed in loaded.parsed.values()}
+    states = tuple((posts[s.path].date, posts[s.path].draft) for s in sources)
+    return build_cache.Summary(tuple(s.digest for s in sources), states, loaded.site.now, len(loaded.site.posts),
+                               loaded.warnings)
+
+
+def _signatures(sources: list[Source]) -> dict[str, tuple]:
+    return {str(s.path): (s.signature, s.digest) for s in sources if s.signature}
+
+
+def _pages(keys: dict[str, str]) -> int:
+    return sum(path.endswith(".html") for path in keys)
+
+
+def _all_posts_print(loaded: Loaded) -> str:
+    fp = post_prints(loaded)
+    return hashlib.blake2b("\0".join(map(fp, loaded.site.posts)).encode(), digest_size=16).hexdigest()

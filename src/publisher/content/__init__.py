@@ -1,0 +1,1 @@
+"""Posts and pages read from the author's files: front matter, Markdown, the Site."""

@@ -1,0 +1,1 @@
+"""Getting newsletters to subscribers: which posts are due, campaigns, transports, the lock."""

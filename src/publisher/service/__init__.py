@@ -1,0 +1,1 @@
+"""The subscription web service: its rules, its emails, subscriber lists as CSV."""

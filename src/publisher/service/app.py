@@ -1,0 +1,281 @@
+"""The subscription service on HTTP: a small Flask app for the site's subscribe form, the confirm link and the
+one-click unsubscribe (RFC 8058), with pages in the site's own look that work without JavaScript.
+
+    POST /subscribe          email (+ name), honeypot, per-client rate limit, small bodies only
+    GET  /confirm?token=     a page with one button (link scanners follow links, they do not press buttons)
+    POST /confirm?token=     activates the subscriber; a welcome email follows
+    GET  /unsubscribe?token= a page with one button, as for confirming
+    POST /unsubscribe?token= body List-Unsubscribe=One-Click: unsubscribes, 200, no redirect
+    GET  /healthz            for the process supervisor: 'ok' while the database can be written, else 503
+
+A database that another process holds for longer than its busy timeout gets a 503 page with Retry-After.
+
+`create_app` only wires the parts together; `build_app` opens them from a Config, and `load_app` from a site
+folder, for any WSGI server (`gunicorn 'publisher.service.app:load_app("/srv/site")'`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ..build.theme import make_env
+from ..clock import now as clock_now
+from ..config import Config, find_config, load_config
+from ..content.site import Site
+from ..errors import DatabaseBusy, DeliveryError, SignUpError, TokenError, TokenExpired
+from ..mail.dkim import load_signer
+from ..mail.tokens import check_secret
+from ..sending.transports import Transport, make_transport
+from ..store.sqlite import Store, open_store
+from .subscriptions import ONE_CLICK, Subscriptions, read_sign_up
+
+MAX_BODY_BYTES = 4_096
+RATE_WINDOW_SECONDS = 3_600
+CONFIRMATIONS_PER_ADDRESS = 3  # per RATE_WINDOW_SECONDS: the form cannot be used to flood someone's inbox
+RETRY_AFTER_SECONDS = 30  # when the database is busy
+TEMPLATE = "service.html"
+PAGES = {  # message: (page title, HTTP status)
+    "subscribe": ("Subscribe", 200),
+    "check_inbox": ("Check your inbox", 200),
+    "invalid_form": ("Please check the form", 400),
+    "too_many": ("Too many requests", 429),
+    "too_large": ("Request too large", 413),
+    "unavailable": ("Please try again later", 503),
+    "busy": ("Please try again later", 503),
+    "confirm": ("Confirm your subscription", 200),
+    "confirmed": ("You are subscribed", 200),
+    "already": ("You are already subscribed", 200),
+    "stale": ("This link no longer works", 400),
+    "expired": ("This link has expired", 400),
+    "bad_link": ("This link does not work", 400),
+    "unsubscribe": ("Unsubscribe", 200),
+    "unsubscribed": ("You are unsubscribed", 200),
+    "not_found": ("Page not found", 404),
+    "not_allowed": ("Not allowed", 405),
+    "bad_request": ("Bad request", 400),
+    "error": ("Something went wrong", 500),
+}
+log = logging.getLogger(__name__)
+
+
+class ClientLimiter:
+    """At most `limit` requests from one client in any `window` seconds (a sliding log per address, in memory;
+    each server process counts on its own). A limit of 0 or less means no limit.
+
+    Every allowed request is also kept in one log in time order, so the requests that leave the window are
+    dropped from its front: each request costs O(1) amortised however many clients there are, and an address
+    is forgotten at the first request more than a window after its last allowed one."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic):
+        self.limit, self.window, self._clock = limit, window, clock
+        self._seen: dict[str, deque[float]] = {}
+        self._log: deque[tuple[float, str]] = deque()
+        self._lock = threading.Lock()
+
+    def allow(self, client: str) -> bool:
+        if self.limit <= 0:
+            return True
+        with self._lock:
+            now = self._clock()
+            self._forget_until(now - self.window)
+            times = self._seen.setdefault(client, deque())
+            if len(times) >= self.limit:
+                return False
+            times.append(now)
+            self._log.append((now, client))
+            return True
+
+    def __len__(self) -> int:
+        """How many client addresses are remembered: those allowed a request in the window before the latest one."""
+        with self._lock:
+            return len(self._seen)
+
+    def _forget_until(self, cutoff: float) -> None:
+        """Drop the requests made at or before `cutoff`, and the clients left with none."""
+        while self._log and self._log[0][0] <= cutoff:
+            _, client = self._log.popleft()
+            times = self._seen[client]
+            times.popleft()
+            if not times:
+                del self._seen[client]
+
+
+class Pages:
+    """The service's pages: templates/service.html (extending the theme's base.html), one message each."""
+
+    def __init__(self, config: Config, env: jinja2.Environment, clock: Callable[[], dt.datetime]):
+        self.config, self._clock = config, clock
+        self._template = env.get_template(TEMPLATE)
+
+    def render(self, message: str, **context) -> Response:
+        title, status = PAGES[message]
+        site = Site(config=self.config, posts=(), now=self._clock())
+        page = {"title": title, "url": self.config.subscribe_base + request.path, "path": request.path,
+                "kind": "website", "image": "", "description": self.config.site.description}
+        body = self._template.render(site=site, config=self.config, page=page, message=message,
+                                     hours=self.config.subscriptions.confirm_hours, **context)
+        return Response(body, status, content_type="text/html; charset=utf-8")
+
+
+def create_app(config: Config, *, store: Store, connect: Callable[[], Transport],
+               clock: Callable[[], dt.datetime] = clock_now, monotonic: Callable[[], float] = time.monotonic,
+               proxies: int = 0) -> Flask:
+    """The service for one site. `connect()` makes a transport for each email; `proxies` is how many reverse
+    proxies in front are trusted for the client's address (X-Forwarded-For) and the public URL."""
+    check_secret(config.secrets.secret_key)
+    env = make_env(config.path(config.paths.templates))
+    service = Subscriptions(config, store, env, _deliverer(config, connect), clock)
+    limiter = ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic)
+    per_address = ClientLimiter(CONFIRMATIONS_PER_ADDRESS, RATE_WINDOW_SECONDS, monotonic)
+    pages = Pages(config, env, clock)
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES, MAX_FORM_PARTS=16)
+    _add_routes(app, service, (limiter, per_address), pages, store)
+    app.register_error_handler(HTTPException, lambda exc: _error_page(pages, exc))
+    app.register_error_handler(DatabaseBusy, lambda exc: _busy_page(pages, exc))
+    app.after_request(_security_headers(config))
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # links come from publisher.toml, never the Host
+    return app
+
+
+def _add_routes(app: Flask, service: Subscriptions, limiters: tuple[ClientLimiter, ClientLimiter], pages: Pages,
+                store: Store) -> None:
+    per_client, per_address = limiters
+
+    @app.get("/subscribe")
+    def subscribe_form():
+        return pages.render("subscribe")
+
+    @app.post("/subscribe")
+    def subscribe():
+        if not per_client.allow(request.remote_addr or ""):
+            return pages.render("too_many")
+        try:
+            sign_up = read_sign_up(request.form)
+        except SignUpError as exc:
+            return pages.render("invalid_form", problem=str(exc))
+        if not per_address.allow(sign_up.email.lower()):
+            return pages.render("check_inbox", email=sign_up.email)  # the same answer; no further email
+        try:
+            service.subscribe(sign_up)
+        except DeliveryError as exc:
+            log.error("the confirmation email could not be sent: %s", exc)
+            return pages.render("unavailable")
+        return pages.render("check_inbox", email=sign_up.email)
+
+    @app.get("/confirm")
+    def confirm_form():
+        def show(token: str) -> Response:
+            message, email = service.check_confirm(token)
+            return pages.render(message, email=email, token=token)
+        return _with_token(pages, show)
+
+    @app.post("/confirm")
+    def confirm():
+        return _with_token(pages, lambda token: pages.render(service.confirm(token)))
+
+    @app.get("/unsubscribe")
+    def unsubscribe_form():
+        return _with_token(pages, lambda token: pages.render(
+            "unsubscribe", email=service.check_unsubscribe(token), token=token, one_click=ONE_CLICK))
+
+    @app.post("/unsubscribe")
+    def unsubscribe():
+        if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
+            return pages.render("bad_request")
+        return _with_token(pages, lambda token: pages.render("unsubscribed", email=service.unsubscribe(token)))
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            store.check_writable()
+        except (DatabaseBusy, sqlite3.Error) as exc:
+            log.error("health check: the database cannot be written: %s", exc)
+            return Response("unavailable: the database cannot be written (see the log)\n", 503,
+                            {"Retry-After": str(RETRY_AFTER_SECONDS)}, content_type="text/plain; charset=utf-8")
+        return Response(f"ok (schema {store.schema_version})\n", content_type="text/plain; charset=utf-8")
+
+
+def _with_token(pages: Pages, handle: Callable[[str], Response]) -> Response:
+    """Run `handle` with the link's token; a missing, forged, cut-short or expired token gets a friendly page."""
+    token = request.args.get("token", "")
+    try:
+        return handle(token)
+    except TokenExpired:
+        return pages.render("expired")
+    except TokenError:
+        return pages.render("bad_link")
+
+
+def _error_page(pages: Pages, exc: HTTPException) -> Response:
+    """Errors in the site's look: the usual 4xx, and a 500 for a failure of ours (logged by Flask first)."""
+    code = exc.code or 500
+    fallback = "error" if code >= 500 else "bad_request"
+    return pages.render({404: "not_found", 405: "not_allowed", 413: "too_large"}.get(code, fallback))
+
+
+def _busy_page(pages: Pages, exc: DatabaseBusy) -> Response:
+    """A 503 in the site's look when another process held the database too long: nothing was recorded or sent,
+    so the same request will work again shortly."""
+    log.error("%s", exc)
+    response = pages.render("busy")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _security_headers(config: Config) -> Callable[[Response], Response]:
+    """No caching (pages carry personal links), no framing (no clickjacked button), no Referer (no token leaks)."""
+    site, service = _origin(config.site.url), _origin(config.subscribe_base)
+    policy = (f"default-src 'none'; style-src 'self' {site}; img-src 'self' {site} data:; "
+              f"form-action 'self' {service}; frame-ancestors 'none'; base-uri 'none'")
+
+    def add(response: Response) -> Response:
+        response.headers.update({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                                 "X-Content-Type-Options": "nosniff", "Content-Security-Policy": policy})
+        return response
+    return add
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _deliverer(config: Config, connect: Callable[[], Transport]) -> Callable[[EmailMessage], str]:
+    """Send one email on its own connection, DKIM-signed when [dkim] is set up."""
+    signer = load_signer(config)
+
+    def deliver(msg: EmailMessage) -> str:
+        transport = connect()
+        try:
+            return transport.send(signer.sign(msg) if signer else msg)
+        finally:
+            transport.close()
+    return deliver
+
+
+def build_app(config: Config, proxies: int = 0) -> Flask:
+    """The service with the site's own store and mail transport, as `publish` uses them."""
+    check_secret(config.secrets.secret_key)
+    store = open_store(config.path(config.database.path), config.database.busy_timeout)
+    return create_app(config, store=store, connect=make_transport(config), proxies=proxies)
+
+
+def load_app(site: str | Path = ".", proxies: int = 0) -> Flask:
+    """The service for the site in folder `site` (or its publisher.toml): the entry point for WSGI servers."""
+    return build_app(load_config(find_config(Path(site))), proxies)

@@ -1,0 +1,170 @@
+"""The rules of the subscription service, over the store, the signed tokens and the service's emails:
+sign up (double opt-in), confirm (once, then a welcome), unsubscribe (one click). app.py puts them on HTTP,
+where opening a confirm or unsubscribe link only shows what its button will do.
+
+Signing up answers the same whatever the address's state, so the form tells nobody who is subscribed:
+a new, unsubscribed or bounced address becomes pending; every address gets a confirmation email, and
+confirming an address that is already active changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+import jinja2
+
+from ..build.pipeline import load_site
+from ..config import Config
+from ..content.posts import Post, find_posts
+from ..errors import PublisherError, SignUpError, TokenError
+from ..mail.tokens import CONFIRM, UNSUBSCRIBE, TokenData, read_token
+from ..store.sqlite import CONTROL_CHARACTERS, Store
+from .emails import (
+    WELCOME_POSTS,
+    Notice,
+    compile_confirmation,
+    compile_welcome,
+    personalise_notice,
+)
+from .subscriber_csv import validate_address
+
+HONEYPOT = "website"
+MAX_ADDRESS = 254
+MAX_NAME = 100
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SignUp:
+    email: str
+    name: str = ""
+
+
+def read_sign_up(form: Mapping[str, str]) -> SignUp:
+    """The address and name from the subscribe form, checked: a SignUpError for anything a person would not send."""
+    if form.get(HONEYPOT, ""):
+        raise SignUpError("please fill in only your email address and send the form again")
+    email, name = form.get("email", ""), form.get("name", "")
+    if not email.strip():
+        raise SignUpError("email: enter your email address")
+    for field, value, limit in (("email", email, MAX_ADDRESS), ("name", name, MAX_NAME)):
+        if CONTROL_CHARACTERS.search(value):
+            raise SignUpError(f"{field}: remove the line breaks and control characters")
+        if len(value) > limit:
+            raise SignUpError(f"{field}: at most {limit} characters, please")
+    try:
+        return SignUp(validate_address(email), " ".join(name.split()))
+    except ValueError as exc:
+        raise SignUpError(f"email: {exc}") from None
+
+
+class Subscriptions:
+    """Subscribe, confirm and unsubscribe for one site; `deliver(msg)` sends one email (or raises DeliveryError)."""
+
+    def __init__(self, config: Config, store: Store, env: jinja2.Environment,
+                 deliver: Callable[[EmailMessage], object], clock: Callable[[], dt.datetime]):
+        self.config = config
+        self._store = store
+        self._env = env
+        self._deliver = deliver
+        self._clock = clock
+        self._secret = config.secrets.secret_key
+        self._confirmation = compile_confirmation(config, env)
+        self._welcome: tuple[tuple, Notice] | None = None
+        self._posts: tuple[tuple, tuple[Post, ...]] | None = None
+
+    def subscribe(self, sign_up: SignUp) -> None:
+        """Record the sign-up and send the confirmation email (DeliveryError when it cannot go)."""
+        now = self._clock()
+        subscriber = self._store.request_subscription(sign_up.email, sign_up.name, now=now)
+        self._deliver(personalise_notice(self._confirmation, subscriber.email, subscriber.name,
+                                         secret=self._secret, now=now))
+
+    def check_confirm(self, token: str) -> tuple[str, str]:
+        """What `confirm` would answer, changing nothing, and the link's address: 'confirm' while the address
+        waits for this link, else 'already' or 'stale'; the same errors as `confirm` for a bad link."""
+        data = self._read_confirm(token, self._clock())
+        subscriber = self._store.get_subscriber(data.email)
+        if subscriber and subscriber.status == "active":
+            return "already", data.email
+        waiting = subscriber and subscriber.status == "pending" and subscriber.updated_at <= _pending_by(data)
+        return ("confirm" if waiting else "stale"), data.email
+
+    def confirm(self, token: str) -> str:
+        """'confirmed' (and the welcome sent), 'already' (active before), or 'stale' (unsubscribed since, or
+        unknown); TokenError when the link is not genuine or dated in the future, TokenExpired when too old."""
+        now = self._clock()
+        data = self._read_confirm(token, now)
+        if self._store.confirm_subscriber(data.email, _pending_by(data), now=now):
+            self._send_welcome(data.email)
+            return "confirmed"
+        subscriber = self._store.get_subscriber(data.email)
+        return "already" if subscriber and subscriber.status == "active" else "stale"
+
+    def check_unsubscribe(self, token: str) -> str:
+        """The address a genuine unsubscribe link is for; TokenError otherwise."""
+        return self._read(UNSUBSCRIBE, token, None, self._clock()).email
+
+    def unsubscribe(self, token: str) -> str:
+        """Unsubscribe the link's address (if it is still subscribed) and return it; TokenError for a bad link."""
+        email = self.check_unsubscribe(token)
+        self._store.unsubscribe(email, now=self._clock())
+        return email
+
+    def _read_confirm(self, token: str, now: dt.datetime) -> TokenData:
+        return self._read(CONFIRM, token, dt.timedelta(hours=self.config.subscriptions.confirm_hours), now)
+
+    def _read(self, purpose: str, token: str, max_age: dt.timedelta | None, now: dt.datetime) -> TokenData:
+        data = read_token(self._secret, purpose, token, max_age, now)
+        if data.list_id != self.config.list_id:
+            raise TokenError("this link is for another newsletter")
+        return data
+
+    def _send_welcome(self, email: str) -> None:
+        """The welcome email, when [newsletter] welcome is on; a failure is logged, the confirmation stands."""
+        if not self.config.newsletter.welcome:
+            return
+        subscriber = self._store.get_subscriber(email)
+        try:
+            self._deliver(personalise_notice(self._welcome_notice(), subscriber.email, subscriber.name,
+                                             secret=self._secret, now=self._clock()))
+        except PublisherError as exc:
+            log.error("the welcome email could not be sent: %s", exc)
+
+    def _welcome_notice(self) -> Notice:
+        """The welcome compiled for the newest posts, recompiled only when those change."""
+        posts = self._newest_posts()
+        if self._welcome is None or self._welcome[0] != posts:
+            self._welcome = (posts, compile_welcome(self.config, self._env, posts))
+        return self._welcome[1]
+
+    def _newest_posts(self) -> tuple[Post, ...]:
+        """The newest published posts. Every post is parsed again only when a post file has changed (a large
+        site takes a second), and scheduled ones join the list as their time comes."""
+        now = self._clock()
+        try:
+            signature = _posts_signature(self.config.path(self.config.paths.posts))
+            if self._posts is None or self._posts[0] != signature:
+                site, _ = load_site(self.config, now, drafts=True)
+                self._posts = (signature, site.posts)
+        except PublisherError as exc:
+            log.warning("the welcome email lists no posts, as they cannot be read: %s", exc)
+            return ()
+        return tuple(p for p in self._posts[1] if not p.draft and p.date <= now)[:WELCOME_POSTS]
+
+
+def _pending_by(data: TokenData) -> dt.datetime:
+    """A confirm link confirms only an address pending since the second it was made (tokens count whole seconds),
+    so a link sent before someone last unsubscribed confirms nothing."""
+    return data.issued + dt.timedelta(seconds=1)
+
+
+def _posts_signature(posts_dir: Path) -> tuple:
+    """What changes when a post file is added, removed or edited."""
+    return tuple((str(path), st.st_mtime_ns, st.st_size) for path, st in find_posts(posts_dir))

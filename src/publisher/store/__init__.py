@@ -1,0 +1,1 @@
+"""Where subscribers, campaigns and deliveries are kept."""

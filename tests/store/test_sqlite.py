@@ -1,0 +1,305 @@
+"""The SQLite store: schema, subscribers, campaign snapshots, claim-before-send and crash recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+
+import pytest
+
+from publisher.errors import ConfigError
+from publisher.store.sqlite import (
+    MIGRATIONS,
+    DeliveryCounts,
+    NewSubscriber,
+    open_store,
+    stamp,
+)
+
+NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with open_store(tmp_path / "publisher.db") as store:
+        yield store
+
+
+def add_active(store, *emails):
+    store.add_subscribers([NewSubscriber(e) for e in emails], "test", now=NOW)
+
+
+def test_new_database_is_created_in_wal_mode_at_the_latest_schema(tmp_path):
+    path = tmp_path / "publisher.db"
+    with open_store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        add_active(store, "a@example.com")
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with open_store(path) as store:
+        assert [s.email for s in store.list_subscribers()] == ["a@example.com"]
+
+
+def test_a_path_in_a_missing_folder_or_naming_a_folder_is_refused_creating_nothing(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[database\] path: the folder .*/data does not exist; create it"):
+        open_store(tmp_path / "data" / "publisher.db")
+    assert not (tmp_path / "data").exists()
+    with pytest.raises(ConfigError, match=r"\[database\] path: .* is a folder; name a file in it"):
+        open_store(tmp_path)
+
+
+def test_one_mailbox_is_one_subscriber_whatever_the_case_of_its_address(store):
+    first, added = store.add_subscriber("Ann.Lee@Example.COM", "Ann", now=NOW)
+    again, added_again = store.add_subscriber("ann.lee@example.com", "Someone else", now=NOW)
+    assert (first.email, added, added_again) == ("Ann.Lee@example.com", True, False)
+    assert again == first and again.name == "Ann"
+    assert store.add_subscribers([NewSubscriber("ANN.LEE@EXAMPLE.COM"), NewSubscriber("bob@example.com"),
+                                  NewSubscriber("Bob@example.com")], "import", now=NOW) == 1
+    assert store.get_subscriber("ANN.LEE@example.com") == first
+    assert store.set_subscriber_status("ann.lee@EXAMPLE.com", "unsubscribed", now=NOW).email == "Ann.Lee@example.com"
+    assert [(s.email, s.status) for s in store.list_subscribers()] == [
+        ("Ann.Lee@example.com", "unsubscribed"), ("bob@example.com", "active")]
+
+
+def test_signing_up_again_in_other_letters_leaves_the_subscriber_as_they_are(store):
+    store.add_subscriber("alice@example.com", "Alice", now=NOW)
+    assert store.request_subscription("Alice@Example.com", now=NOW).status == "active"
+    assert store.unsubscribe("ALICE@example.com", now=NOW)
+    back = store.request_subscription("Alice@example.com", now=NOW)
+    assert (back.email, back.status) == ("alice@example.com", "pending")
+    assert store.confirm_subscriber("aLiCe@example.com", NOW, now=NOW)
+    assert [(s.email, s.status) for s in store.list_subscribers()] == [("alice@example.com", "active")]
+
+
+def test_adding_many_keeps_known_addresses_untouched_and_counts_the_new(store):
+    store.add_subscriber("old@example.com", status="unsubscribed", now=NOW)
+    entries = [NewSubscriber("old@example.com"), NewSubscriber("new@example.com", "New"),
+               NewSubscriber("NEW@example.com")]
+    assert store.add_subscribers(entries, "import", now=NOW) == 1
+    assert store.add_subscribers(entries, "import", now=NOW) == 0
+    assert store.get_subscriber("old@example.com").status == "unsubscribed"
+    assert store.get_subscriber("new@example.com").name == "New"
+    assert store.count_subscribers() == {"pending": 0, "active": 1, "unsubscribed": 1, "bounced": 0}
+
+
+def test_status_changes_and_listing_by_status(store):
+    add_active(store, "a@example.com", "b@example.com")
+    later = NOW + dt.timedelta(hours=1)
+    changed = store.set_subscriber_status("b@example.com", "unsubscribed", now=later)
+    assert (changed.status, changed.updated_at) == ("unsubscribed", later)
+    assert [s.email for s in store.list_subscribers("active")] == ["a@example.com"]
+    assert store.set_subscriber_status("nobody@example.com", "active", now=NOW) is None
+    with pytest.raises(ValueError, match="expected one of"):
+        store.set_subscriber_status("a@example.com", "gone", now=NOW)
+
+
+def test_campaign_snapshots_active_subscribers_once(store):
+    add_active(store, "a@example.com", "b@example.com")
+    store.add_subscriber("p@example.com", status="pending", now=NOW)
+    campaign = store.create_campaign("first-post", "First post", now=NOW)
+    add_active(store, "late@example.com")
+    again = store.create_campaign("first-post", "Another subject", now=NOW)
+    assert again == campaign and again.subject == "First post"
+    deliveries = store.list_deliveries(campaign.id)
+    assert [d.subscriber.email for d in deliveries] == ["a@example.com", "b@example.com"]
+    assert store.delivery_counts(campaign.id).queued == 2
+
+
+def test_claim_moves_one_due_delivery_to_sending_and_counts_the_attempt(store):
+    add_active(store, "a@example.com", "b@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    first = store.claim_next(campaign.id, NOW)
+    second = store.claim_next(campaign.id, NOW)
+    assert {first.subscriber.email, second.subscriber.email} == {"a@example.com", "b@example.com"}
+    assert (first.status, first.attempts) == ("sending", 1)
+    assert store.claim_next(campaign.id, NOW) is None
+    assert store.delivery_counts(campaign.id).sending == 2
+
+
+def test_retry_waits_until_its_time_and_failure_with_bounce_marks_the_subscriber(store):
+    add_active(store, "a@example.com", "b@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    first, second = store.claim_next(campaign.id, NOW), store.claim_next(campaign.id, NOW)
+    retry_at = NOW + dt.timedelta(seconds=30)
+    store.mark_retry(first, "451 4.3.0 try later", retry_at, now=NOW)
+    store.mark_failed(second, "550 5.1.1 no such user", bounce=True, now=NOW)
+    assert store.next_due(campaign.id) == retry_at
+    assert store.claim_next(campaign.id, NOW + dt.timedelta(seconds=29)) is None
+    retried = store.claim_next(campaign.id, retry_at)
+    assert (retried.attempts, retried.last_reply) == (2, "451 4.3.0 try later")
+    assert store.get_subscriber("b@example.com").status == "bounced"
+    assert store.get_subscriber("a@example.com").status == "active"
+
+
+def test_sent_delivery_records_reply_and_message_id_and_campaign_finishes(store):
+    add_active(store, "a@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    delivery = store.claim_next(campaign.id, NOW)
+    assert not store.finish_campaign(campaign.id, now=NOW)
+    store.mark_sent(delivery, "250 OK queued", "<1@example.com>", now=NOW)
+    [sent] = store.list_deliveries(campaign.id, "sent")
+    assert (sent.last_reply, sent.message_id) == ("250 OK queued", "<1@example.com>")
+    assert store.finish_campaign(campaign.id, now=NOW)
+    assert store.get_campaign("post").status == "done"
+
+
+def test_recording_a_send_can_claim_the_next_delivery_in_the_same_commit(store):
+    add_active(store, "a@example.com", "b@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    first = store.claim_next(campaign.id, NOW)
+    second = store.mark_sent_and_claim_next(first, "250 OK", "<1@example.com>", now=NOW)
+    assert (second.subscriber.email, second.status, second.attempts) == ("b@example.com", "sending", 1)
+    assert store.delivery_counts(campaign.id) == DeliveryCounts(sending=1, sent=1)
+    assert store.mark_sent_and_claim_next(second, "250 OK", "<2@example.com>", now=NOW) is None
+    assert store.delivery_counts(campaign.id) == DeliveryCounts(sent=2)
+
+
+def test_rows_left_sending_by_a_crash_are_requeued_and_counted(tmp_path):
+    path = tmp_path / "publisher.db"
+    with open_store(path) as store:
+        add_active(store, "a@example.com", "b@example.com", "c@example.com")
+        campaign = store.create_campaign("post", "Post", now=NOW)
+        store.mark_sent(store.claim_next(campaign.id, NOW), "250 OK", "<1@x>", now=NOW)
+        store.claim_next(campaign.id, NOW)
+        store.claim_next(campaign.id, NOW)
+    with open_store(path) as store:
+        assert store.recover_in_flight(campaign.id) == 2
+        assert store.delivery_counts(campaign.id) == DeliveryCounts(queued=2, sent=1)
+        assert [d.possible_duplicate for d in store.list_deliveries(campaign.id)] == [False, True, True]
+        assert store.recover_in_flight(campaign.id) == 0
+
+
+def test_released_delivery_is_requeued_without_counting_an_attempt(store):
+    add_active(store, "a@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    store.release(store.claim_next(campaign.id, NOW), now=NOW)
+    assert store.claim_next(campaign.id, NOW).attempts == 1
+
+
+def test_subscribers_who_left_after_the_snapshot_are_skipped(store):
+    add_active(store, "a@example.com", "b@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    store.set_subscriber_status("b@example.com", "unsubscribed", now=NOW)
+    assert store.skip_inactive(campaign.id, now=NOW) == 1
+    assert store.claim_next(campaign.id, NOW).subscriber.email == "a@example.com"
+    assert store.claim_next(campaign.id, NOW) is None
+
+
+def test_a_claim_skips_whoever_stopped_being_active_since_the_run_began(store):
+    add_active(store, "a@example.com", "b@example.com", "c@example.com", "d@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    first = store.claim_next(campaign.id, NOW)
+    store.unsubscribe("b@example.com", now=NOW)
+    store.set_subscriber_status("c@example.com", "bounced", now=NOW)
+    following = store.mark_sent_and_claim_next(first, "250 OK", "<1@example.com>", now=NOW)
+    store.unsubscribe("d@example.com", now=NOW)
+    assert following.subscriber.email == "d@example.com"
+    store.release(following, now=NOW)
+    assert store.claim_next(campaign.id, NOW) is None
+    assert [d.subscriber.email for d in store.list_deliveries(campaign.id, "skipped")] == [
+        "b@example.com", "c@example.com", "d@example.com"]
+
+
+def test_two_connections_claiming_at_once_never_get_the_same_delivery(tmp_path):
+    path = tmp_path / "publisher.db"
+    with open_store(path) as store:
+        add_active(store, *(f"user{i}@example.com" for i in range(200)))
+        campaign = store.create_campaign("post", "Post", now=NOW)
+    claimed: list[int] = []
+
+    def claim_all():
+        with open_store(path) as own:
+            while (delivery := own.claim_next(campaign.id, NOW)) is not None:
+                claimed.append(delivery.id)
+
+    threads = [threading.Thread(target=claim_all) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 200
+
+
+def test_published_posts_remember_archived_and_sent(store):
+    store.record_post("old-post", "archived", now=NOW)
+    store.record_post("new-post", "archived", now=NOW)
+    store.record_post("new-post", "sent", now=NOW)
+    assert store.post_states() == {"new-post": "sent", "old-post": "archived"}
+
+
+def test_times_without_a_time_zone_are_refused(store):
+    with pytest.raises(ValueError, match="no time zone"):
+        store.add_subscriber("a@example.com", now=dt.datetime(2026, 3, 1, 9, 0))
+    store.add_subscriber("a@example.com", now="2026-03-01T09:00:00+01:00")
+    assert store.get_subscriber("a@example.com").created_at == dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def test_a_setting_is_made_once_and_then_kept_across_connections(tmp_path):
+    with open_store(tmp_path / "p.db") as store:
+        assert not store.has_setting("key")
+        first = store.setting("key", lambda: "made-first")
+        assert store.setting("key", lambda: "made-again") == first == "made-first"
+    with open_store(tmp_path / "p.db") as store:
+        assert store.has_setting("key") and store.setting("key", lambda: "other") == "made-first"
+
+
+def test_unfinished_campaigns_are_those_with_deliveries_left(tmp_path):
+    with open_store(tmp_path / "p.db") as store:
+        store.add_subscriber("a@example.com", now=NOW)
+        store.create_campaign("one", "One", now=NOW)
+        store.set_subscriber_status("a@example.com", "unsubscribed", now=NOW)
+        done = store.create_campaign("empty", "Nobody", now=NOW)
+        assert store.finish_campaign(done.id, now=NOW)
+        assert [c.slug for c in store.unfinished_campaigns()] == ["one"]
+
+
+def old_database(path, subscribers, deliveries):
+    """A database file made by the schema before addresses were compared ignoring case, with its rows."""
+    conn = sqlite3.connect(path)
+    conn.executescript(";".join(MIGRATIONS[:2]))
+    conn.execute("PRAGMA user_version = 2")
+    for number, (email, name, status) in enumerate(subscribers, start=1):
+        conn.execute("INSERT INTO subscribers (email, name, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                     (email, name, status, f"2025-01-{number:02}T00:00:00.000000+00:00",
+                      f"2025-02-{number:02}T00:00:00.000000+00:00"))
+    for slug, status in (("old", "done"), ("new", "sending")):
+        conn.execute("INSERT INTO campaigns (slug, subject, status, created_at) VALUES (?, ?, ?, ?)",
+                     (slug, slug, status, stamp(NOW)))
+    for campaign_id, subscriber_id, status in deliveries:
+        conn.execute("INSERT INTO deliveries (campaign_id, subscriber_id, status, next_attempt_at, created_at,"
+                     " updated_at) VALUES (?, ?, ?, ?, ?, ?)", (campaign_id, subscriber_id, status, stamp(NOW),
+                                                                stamp(NOW), stamp(NOW)))
+    conn.commit()
+    conn.close()
+
+
+def test_migration_merges_case_duplicates_never_making_anyone_more_mailable(tmp_path):
+    path = tmp_path / "publisher.db"
+    old_database(path, [
+        ("alice@example.com", "Alice", "active"), ("bob@example.com", "Bob", "unsubscribed"),
+        ("Alice@example.com", "", "pending"), ("BOB@example.com", "Bobby", "active"),
+        ("cy@example.com", "Cy", "bounced"), ("CY@example.com", "", "active"),
+        ("dan@example.com", "Dan\r\nBcc: x\x1b[0m", "active"), ("eve@example.com", "Eve", "active"),
+    ], [(1, 1, "sent"), (1, 2, "sent"), (1, 4, "sent"), (1, 8, "sent"),
+        (2, 1, "queued"), (2, 4, "sent"), (2, 6, "queued"), (2, 7, "queued"), (2, 8, "queued")])
+    with open_store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert [(s.id, s.email, s.name, s.status) for s in store.list_subscribers()] == [
+            (1, "alice@example.com", "Alice", "active"), (2, "bob@example.com", "Bob", "unsubscribed"),
+            (5, "cy@example.com", "Cy", "bounced"), (7, "dan@example.com", "Dan Bcc: x [0m", "active"),
+            (8, "eve@example.com", "Eve", "active")]
+        alice = store.get_subscriber("ALICE@example.com")
+        assert alice.created_at == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+        assert alice.updated_at == dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
+        assert store.delivery_counts(1) == DeliveryCounts(sent=3)
+        new = store.get_campaign("new")
+        assert store.delivery_counts(new.id) == DeliveryCounts(queued=4, sent=1)
+        assert store.skip_inactive(new.id, now=NOW) == 1
+        claimed = [store.claim_next(new.id, NOW) for _ in range(4)]
+        assert [d and d.subscriber.email for d in claimed] == ["alice@example.com", "dan@example.com",
+                                                               "eve@example.com", None]
+        assert store.add_subscriber("Eve@Example.COM", now=NOW)[1] is False
+    with pytest.raises(sqlite3.IntegrityError):
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE subscribers SET email_key = 'eve@example.com' WHERE id = 7")
