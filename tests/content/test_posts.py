@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from publisher.content import posts as content
-from publisher.content.posts import decode_post, parse_post, slugify
+from publisher.content.posts import decode_post, is_published, parse_post, slugify
 from publisher.errors import ContentError
 
 from ..fixtures_site import post_text
@@ -144,3 +144,14 @@ def outcome(parse):
         return parse()
     except (ValueError, yaml.YAMLError) as exc:
         return type(exc)
+
+
+@pytest.mark.parametrize("front, at, published", [
+    ({"date": "2024-05-03 09:00"}, dt.datetime(2024, 5, 3, 8, 0, tzinfo=dt.UTC), True),  # 09:00 London is 08:00 UTC
+    ({"date": "2024-05-03 09:00"}, dt.datetime(2024, 5, 3, 7, 59, tzinfo=dt.UTC), False),
+    ({"date": "2024-05-03", "draft": "true"}, dt.datetime(2999, 1, 1, tzinfo=dt.UTC), False),
+    ({"date": "2024-05-03", "draft": "false"}, dt.datetime(2024, 5, 4, tzinfo=dt.UTC), True),
+])
+def test_a_post_is_published_from_its_date_on_unless_it_is_a_draft(front, at, published):
+    post = parse(post_text(**front)).post
+    assert is_published(post, at) is published

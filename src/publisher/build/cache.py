@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
-from ..content.posts import ParsedPost
+from ..content.posts import ParsedPost, Schedule
 from ..errors import ContentError
 
 CACHE_VERSION = 1
@@ -49,7 +49,7 @@ class Summary:
     """What the last build into a folder was made from: its post files (by digest, in order), each post's date
     and draft flag and the build's time (which posts show depends on it), and what it reported."""
     digests: tuple[str, ...]
-    states: tuple[tuple[dt.datetime, bool], ...]
+    states: tuple[Schedule, ...]
     built_at: dt.datetime
     posts: int
     warnings: tuple[ContentError, ...] = field(compare=False)  # follow from the posts and config

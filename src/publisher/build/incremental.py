@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config
-from ..content.posts import Source, read_sources
+from ..content.posts import Schedule, Source, is_published, read_sources
 from ..errors import ContentError, PublisherError
 from ..parallel import map_parallel
 from . import cache as build_cache
@@ -170,16 +170,15 @@ def _same_sources(summary: build_cache.Summary, sources: list[Source], now: dt.d
     return all(_shown(state, now, drafts) == _shown(state, summary.built_at, drafts) for state in summary.states)
 
 
-def _shown(state: tuple[dt.datetime, bool], now: dt.datetime, drafts: bool) -> tuple[bool, bool]:
+def _shown(state: Schedule, now: dt.datetime, drafts: bool) -> tuple[bool, bool]:
     """(in the site, marked unpublished): what a post's date and draft flag mean at `now`."""
-    date, draft = state
-    unpublished = draft or date > now
+    unpublished = not is_published(state, now)
     return (drafts or not unpublished, drafts and unpublished)
 
 
 def _summary(loaded: Loaded, sources: list[Source]) -> build_cache.Summary:
     posts = {parsed.post.source: parsed.post for parsed in loaded.parsed.values()}
-    states = tuple((posts[s.path].date, posts[s.path].draft) for s in sources)
+    states = tuple(Schedule(posts[s.path].date, posts[s.path].draft) for s in sources)
     return build_cache.Summary(tuple(s.digest for s in sources), states, loaded.site.now, len(loaded.site.posts),
                                loaded.warnings)
 

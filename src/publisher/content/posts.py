@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -52,8 +53,17 @@ class Post:
         """The post's folder in the output, e.g. 'posts/sciatica/'."""
         return f"posts/{self.slug}/"
 
-    def is_future(self, now: dt.datetime) -> bool:
-        return self.date > now
+
+class Schedule(NamedTuple):
+    """What decides whether a post is published, without the rest of it (the build cache keeps these)."""
+    date: dt.datetime
+    draft: bool
+
+
+def is_published(post: Post | Schedule, at: dt.datetime) -> bool:
+    """Whether readers see the post at `at`: a draft never; any other post from its date on, so one dated
+    later is scheduled and appears when its time comes. Site, feeds, build cache and emails all ask this."""
+    return not post.draft and post.date <= at
 
 
 @dataclass(frozen=True)

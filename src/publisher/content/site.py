@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ..config import Config
-from .posts import Post, slugify
+from .posts import Post, is_published, slugify
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,12 @@ class Site:
 
     def is_unpublished(self, post: Post) -> bool:
         """Shown only in a --drafts build: a draft, or dated in the future."""
-        return post.draft or post.date > self.now
+        return not is_published(post, self.now)
 
 
 def make_site(config: Config, posts: list[Post], now: dt.datetime, drafts: bool = False) -> Site:
     """Keep what is published (everything with `drafts`), newest first, and index the tags."""
-    kept = [p for p in posts if drafts or (not p.draft and p.date <= now)]
+    kept = [p for p in posts if drafts or is_published(p, now)]
     kept.sort(key=lambda p: (p.date, p.slug), reverse=True)
     return Site(config=config, posts=tuple(kept), now=now, tags=_index_tags(kept), show_unpublished=drafts)
 

@@ -20,7 +20,7 @@ import jinja2
 
 from ..build.pipeline import load_site
 from ..config import Config
-from ..content.posts import Post, find_posts
+from ..content.posts import Post, find_posts, is_published
 from ..errors import PublisherError, SignUpError, TokenError
 from ..mail.tokens import CONFIRM, UNSUBSCRIBE, TokenData, read_token
 from ..store.sqlite import CONTROL_CHARACTERS, Store
@@ -156,7 +156,7 @@ class Subscriptions:
         except PublisherError as exc:
             log.warning("the welcome email lists no posts, as they cannot be read: %s", exc)
             return ()
-        return tuple(p for p in self._posts[1] if not p.draft and p.date <= now)[:WELCOME_POSTS]
+        return tuple(p for p in self._posts[1] if is_published(p, now))[:WELCOME_POSTS]
 
 
 def _pending_by(data: TokenData) -> dt.datetime:
