@@ -4,6 +4,7 @@ only the command line prints or exits."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,21 @@ def test_only_the_command_line_prints_or_exits(path, parts):
              if isinstance(node, ast.Call) and ast.unparse(node.func) in
              ("print", "sys.exit", "exit", "click.echo", "click.secho", "os._exit")]
     assert calls == []
+
+
+def defined_names(path: Path) -> list[str]:
+    """The public functions, classes, methods and properties a module defines."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    scopes = [tree, *(node for node in tree.body if isinstance(node, ast.ClassDef))]
+    return [node.name for scope in scopes for node in scope.body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")]
+
+
+@pytest.mark.parametrize("path, parts", [m for m in modules() if m[1][0] in ("content", "build")],
+                         ids=lambda v: "/".join(v) if isinstance(v, tuple) else "")
+def test_every_name_the_content_and_build_stages_define_is_used(path, parts):
+    """No dead code: each name appears somewhere besides its definition (code or templates)."""
+    text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in PACKAGE.rglob("*")
+                     if p.is_file() and "__pycache__" not in p.parts)
+    unused = [name for name in defined_names(path) if len(re.findall(rf"\b{name}\b", text)) < 2]
+    assert unused == []

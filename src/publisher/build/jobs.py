@@ -29,7 +29,3 @@ def job_key(site_print: str, job: Job) -> str:
     text = f"{site_print}\0{job.path}\0{job.depends!r}"
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
-
-def render_all(jobs: list[Job]) -> dict[str, bytes]:
-    """Every job rendered, keyed by path, in plan order."""
-    return {job.path: job.render() for job in jobs}

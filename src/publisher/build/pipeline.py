@@ -30,10 +30,6 @@ class Build:
     files: dict[str, bytes]
     warnings: tuple[ContentError, ...]
 
-    @property
-    def page_count(self) -> int:
-        return sum(1 for path in self.files if path.endswith(".html"))
-
 
 @dataclass(frozen=True)
 class Loaded:

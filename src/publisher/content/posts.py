@@ -302,13 +302,6 @@ def _datetime(path: Path, text: str, meta: dict, key: str, tz: ZoneInfo, require
     raise _fail(path, text, key, f"expected YYYY-MM-DD, got {value!r}")
 
 
-def read_posts(posts_dir: Path, root: Path, site_url: str, tz: ZoneInfo,
-               allow_html: bool = False) -> tuple[list[Post], list[ContentError]]:
-    """Parse every post under `posts_dir`; all errors are collected and raised together."""
-    parsed = parse_sources(read_sources(posts_dir, root), site_url, tz, allow_html)
-    return [p.post for p in parsed.values()], [w for p in parsed.values() for w in p.warnings]
-
-
 def read_sources(posts_dir: Path, root: Path, known: Signatures | None = None, read: bool = True,
                  max_bytes: int | None = None) -> list[Source]:
     """Every post file with a digest of its path and bytes (what the build cache knows it by); a file larger
