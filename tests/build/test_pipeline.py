@@ -1,5 +1,6 @@
 """The whole build through the CLI: the real site, bad input that leaves old output alone, same input same bytes."""
 
+import datetime as dt
 import hashlib
 import shutil
 from pathlib import Path
@@ -7,9 +8,13 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from ..fixtures_site import SiteDir, post_text
+from publisher.build.pipeline import build_site
+from publisher.config import load_config
+
+from ..fixtures_site import BASIC_TOML, SiteDir, post_text
 
 REPO = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.UTC)
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -223,3 +228,26 @@ def test_a_post_over_the_size_limit_is_refused_by_its_size_before_it_is_read(sit
     site_dir.config((site_dir.root / "publisher.toml").read_text() + "\n[content]\nmax_post_bytes = 2_000_000\n")
     result = site_dir.run("build")
     assert result.exit_code == 0 and (site_dir.out / "posts/big/index.html").is_file()
+
+
+def test_a_build_in_memory_renders_again_only_what_changed_and_equals_a_clean_build(site_dir):
+    for n in range(1, 7):
+        site_dir.post(f"p{n}.md", post_text(f"Post {n}", f"2024-01-0{n}", f"Body {n}.", summary=f'"Sum {n}."'))
+    site_dir.config(BASIC_TOML + "feed_entries = 2\n")
+    config = load_config(site_dir.root / "publisher.toml")
+    first = build_site(config, NOW)
+    assert build_site(config, NOW, last=first).rendered == 0
+    site_dir.post("p2.md", post_text("Post 2", "2024-01-02", "A new body.", summary='"Sum 2."'))
+    again = build_site(config, NOW, last=first)
+    assert again.files == build_site(config, NOW).files
+    assert {path for path in again.files if again.files[path] != first.files[path]} == {"posts/p2/index.html"}
+    assert again.rendered == 1  # the lists show its summary, not its body; it is not in the feeds
+
+
+def test_check_and_the_preview_see_the_files_build_writes(site_dir):
+    site_dir.post("a.md", post_text("A", "2024-01-01", "Text [link](/x).", tags="[t]"))
+    site_dir.post("b.md", post_text("B", "2024-01-02", "More.", draft="true"))
+    assert site_dir.run("build", env={"PUBLISHER_NOW": NOW.isoformat()}).exit_code == 0
+    files = build_site(load_config(site_dir.root / "publisher.toml"), NOW).files
+    assert files == {path: site_dir.out.joinpath(path).read_bytes() for path in files}
+    assert snapshot(site_dir.out).keys() - files.keys() == {".publisher-manifest"}

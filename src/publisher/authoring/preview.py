@@ -23,12 +23,9 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 
-from ..build.cache import parse_print, render_print
-from ..build.jobs import job_key
-from ..build.pipeline import Build, load_posts, plan_site, render_jobs
-from ..build.theme import make_env, shows_whole_site
+from ..build.pipeline import Build, build_site
+from ..build.theme import make_env
 from ..config import Config, load_config
-from ..content.posts import ParsedPost
 from ..content.site import Site
 from ..errors import PublisherError
 from ..mail.newsletter import compile_newsletter
@@ -55,36 +52,6 @@ class Snapshot:
     files: Mapping[str, bytes] = field(default_factory=dict)
     site: Site | None = None
     problems: tuple[Problem, ...] = ()
-
-
-@dataclass(frozen=True)
-class Memory:
-    """What the last good build made, for the next to reuse: every post's parse (valid while the parse
-    fingerprint holds) and every file's job key and bytes."""
-    parse_print: str = ""
-    parsed: Mapping[str, ParsedPost] = field(default_factory=dict)
-    keys: Mapping[str, str] = field(default_factory=dict)
-    files: Mapping[str, bytes] = field(default_factory=dict)
-
-
-def build_in_memory(config: Config, now: dt.datetime, memory: Memory) -> tuple[Build, Memory, int]:
-    """The site with drafts, as `build_site` makes it, rendering only the files whose job key changed since
-    `memory`; returns the build, the memory for next time and how many files were rendered.
-
-    When the site's own templates use the whole site (say, recent posts in a sidebar), nothing is reused.
-    """
-    parse = parse_print(config)
-    templates = config.path(config.paths.templates)
-    loaded = load_posts(config, now, drafts=True, known=memory.parsed if parse == memory.parse_print else None)
-    env = make_env(templates)
-    jobs = plan_site(loaded, env)
-    site_print = render_print(parse, templates, True)
-    keys = {} if shows_whole_site(env, templates) else {job.path: job_key(site_print, job) for job in jobs}
-    kept = {path for path, key in keys.items() if memory.keys.get(path) == key}
-    fresh = render_jobs([job for job in jobs if job.path not in kept])
-    files = {job.path: memory.files[job.path] if job.path in kept else fresh[job.path] for job in jobs}
-    build = Build(site=loaded.site, files=files, warnings=loaded.warnings)
-    return build, Memory(parse, dict(loaded.parsed), keys, files), len(fresh)
 
 
 @dataclass(frozen=True)
@@ -122,7 +89,7 @@ class Preview:
         self._count = 0
         self._snapshot = Snapshot(version=f"{self._boot}.0")
         self._config: Config | None = None
-        self._memory = Memory()
+        self._last: Build | None = None  # the last good build, for the next to reuse
         self._changed = threading.Condition()
         self._pending: set[Path] = set()
         self._dirty = threading.Event()
@@ -214,7 +181,7 @@ class Preview:
         """The new snapshot, the number of files rendered, the build's warnings and a bug if one struck."""
         try:
             config = load_config(self.config_file).with_site_url(self.url)
-            result, self._memory, rendered = build_in_memory(config, self.clock(), self._memory)
+            result = build_site(config, self.clock(), drafts=True, last=self._last)
         except (PublisherError, jinja2.TemplateError) as exc:
             problems = tuple(problems_from_error(exc, self.config_file.parent))
             return Snapshot(old.version, old.files, old.site, problems), 0, (), None
@@ -222,11 +189,11 @@ class Preview:
             problem = Problem(ERROR, f"unexpected {type(exc).__name__}: {exc}")
             return Snapshot(old.version, old.files, old.site, (problem,)), 0, (), exc
         watched = self.source_dirs()
-        self._config = config
+        self._config, self._last = config, result
         if self.source_dirs() != watched:
             self.watcher.restart()
         warnings = tuple(from_error(w, WARNING) for w in result.warnings)
-        return Snapshot(old.version, result.files, result.site), rendered, warnings, None
+        return Snapshot(old.version, result.files, result.site), result.rendered, warnings, None
 
     def _publish(self, snapshot: Snapshot, changed: bool) -> None:
         with self._changed:

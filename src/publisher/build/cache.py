@@ -92,7 +92,7 @@ def load_cache(folder: Path, parse: str, render: str, out_dir: Path) -> BuildCac
     return BuildCache(signatures=signatures, outputs=outputs, summary=summary)
 
 
-def load_posts(folder: Path, parse: str) -> dict[str, ParsedPost]:
+def load_parsed(folder: Path, parse: str) -> dict[str, ParsedPost]:
     """The cached parse of every post, by digest (the big part of the cache, so read only when needed)."""
     posts: dict[str, ParsedPost] = {}
     for shard in SHARDS:
@@ -100,7 +100,7 @@ def load_posts(folder: Path, parse: str) -> dict[str, ParsedPost]:
     return posts
 
 
-def save_posts(folder: Path, parse: str, posts: dict[str, ParsedPost], old_posts: dict[str, ParsedPost]) -> None:
+def save_parsed(folder: Path, parse: str, posts: dict[str, ParsedPost], old_posts: dict[str, ParsedPost]) -> None:
     """Write the shards of the posts' cache whose posts differ from `old_posts` (each atomically)."""
     for shard in SHARDS:
         part = {digest: parsed for digest, parsed in posts.items() if digest.startswith(shard)}

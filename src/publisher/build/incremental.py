@@ -1,4 +1,5 @@
-"""A build written to disk with the least work: parse only the posts whose files changed, render only the files
+"""The build's output on disk (`pipeline.plan_build` loads and plans; this renders and writes) with the least
+work: parse only the posts whose files changed, render only the files
 whose inputs changed, write only the files whose bytes changed. The result is byte for byte what a clean build
 gives (tests/build/test_incremental.py holds it to that); `clean=True` ignores the cache and renders everything.
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +25,18 @@ from ..config import Config
 from ..content.posts import Schedule, Source, is_published, read_sources
 from ..errors import ContentError, PublisherError
 from ..parallel import map_parallel
-from . import cache as build_cache
-from .jobs import Job, job_key
+from .cache import (
+    BuildCache,
+    Record,
+    Summary,
+    load_cache,
+    load_parsed,
+    parse_print,
+    render_print,
+    save_cache,
+    save_parsed,
+)
+from .jobs import Job
 from .output import (
     STATIC_KEY,
     Owned,
@@ -37,8 +47,7 @@ from .output import (
     write_site,
 )
 from .pages import robots_txt
-from .pipeline import Loaded, load_posts, plan_site, post_prints, render_jobs
-from .theme import has_own_pages, make_env, shows_whole_site
+from .pipeline import Loaded, load_posts, plan_build, render_jobs
 
 
 @dataclass(frozen=True)
@@ -68,9 +77,9 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     built_before = functools.partial(_built_before, config)
     owned = owned_files(out_dir, force, built_before, _in_site(out_dir, config.path(".")))
     folder, templates = config.path(config.paths.cache), config.path(config.paths.templates)
-    parse = build_cache.parse_print(config)
-    render = build_cache.render_print(parse, templates, drafts)
-    old = build_cache.BuildCache() if clean else build_cache.load_cache(folder, parse, render, out_dir)
+    parse = parse_print(config)
+    render = render_print(parse, templates, drafts)
+    old = BuildCache() if clean else load_cache(folder, parse, render, out_dir)
     read_here = bool(old.signatures) or old.summary is not None  # with no cache at all, the parse workers read
     sources = read_sources(config.path(config.paths.posts), config.root, old.signatures, read=read_here,
                            max_bytes=config.content.max_post_bytes)
@@ -80,25 +89,22 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
         if len(unchanged(out_dir, old.outputs, keys)) == len(keys):
             return _nothing_to_render(config, now, drafts, (out_dir, owned), (folder, parse, render), old, keys,
                                       statics)
-    known = build_cache.load_posts(folder, parse) if not clean else {}
-    loaded = load_posts(config, now, drafts, known=known, sources=sources)
+    known = load_parsed(folder, parse) if not clean else {}
+    plan = plan_build(config, now, drafts, render, known, sources)
+    loaded, jobs, keys = plan.loaded, plan.jobs, plan.keys
     sources = [dataclasses.replace(source, digest=digest, raw=None)  # parsed: the bytes can go
                for source, digest in zip(sources, loaded.parsed)]
-    env = make_env(templates)
-    jobs = plan_site(loaded, env, has_own_pages(templates))
-    site_print = render + (_all_posts_print(loaded) if shows_whole_site(env, templates) else "")
-    keys = {job.path: job_key(site_print, job) for job in jobs}
-    save_posts = functools.partial(build_cache.save_posts, folder, parse, loaded.parsed, known)
+    cache_parses = functools.partial(save_parsed, folder, parse, loaded.parsed, known)
     if out_dir.exists():
         kept = unchanged(out_dir, old.outputs, keys) if not clean else set()
-        files = render_jobs([job for job in jobs if job.path not in kept], meanwhile=save_posts)
+        files = render_jobs([job for job in jobs if job.path not in kept], meanwhile=cache_parses)
         result = write_site(files, out_dir, keys, owned, None if clean else old.outputs or None, statics)
         rendered = len(files)
     else:
-        result = write_new_site(out_dir, functools.partial(_render_into, jobs, keys, save_posts), keys, statics)
+        result = write_new_site(out_dir, functools.partial(_render_into, jobs, keys, cache_parses), keys, statics)
         rendered = len(jobs)
-    new = build_cache.BuildCache(_signatures(sources), result.records, _summary(loaded, sources))
-    build_cache.save_cache(folder, parse, render, out_dir, old, new)
+    new = BuildCache(_signatures(sources), result.records, _summary(loaded, sources))
+    save_cache(folder, parse, render, out_dir, old, new)
     return Update(len(loaded.site.posts), loaded.warnings, len(result.records), _pages(keys), rendered,
                   result.written, result.removed, lambda: loaded, result.others)
 
@@ -140,30 +146,30 @@ def _built_before(config: Config, out_dir: Path) -> bool:
 
 
 def _render_into(jobs: list[Job], keys: dict[str, str], meanwhile: Callable[[], None],
-                 folder: Path) -> dict[str, build_cache.Record]:
+                 folder: Path) -> dict[str, Record]:
     """Render every job straight into a new site's staging folder, on every core: nothing to compare, and no
     page has to travel back from the worker that rendered it."""
     write = functools.partial(_render_and_write, folder, keys)
     return dict(zip((job.path for job in jobs), map_parallel(write, jobs, meanwhile=meanwhile)))
 
 
-def _render_and_write(folder: Path, keys: dict[str, str], job: Job) -> build_cache.Record:
+def _render_and_write(folder: Path, keys: dict[str, str], job: Job) -> Record:
     return write_new(folder, job.path, job.render(), keys[job.path])
 
 
 def _nothing_to_render(config: Config, now: dt.datetime, drafts: bool, output: tuple[Path, Owned], where: tuple,
-                       old: build_cache.BuildCache, keys: dict[str, str], statics: tuple[Path, ...]) -> Update:
+                       old: BuildCache, keys: dict[str, str], statics: tuple[Path, ...]) -> Update:
     """The site is as the last build left it: only static files may need copying."""
     (out_dir, owned), (folder, parse, render) = output, where
     result = write_site({}, out_dir, keys, owned, old.outputs, statics)
-    new = build_cache.BuildCache(old.signatures, result.records, old.summary)
-    build_cache.save_cache(folder, parse, render, out_dir, old, new)
-    load = functools.partial(load_posts, config, now, drafts, build_cache.load_posts(folder, parse))
+    new = BuildCache(old.signatures, result.records, old.summary)
+    save_cache(folder, parse, render, out_dir, old, new)
+    load = functools.partial(load_posts, config, now, drafts, load_parsed(folder, parse))
     return Update(old.summary.posts, old.summary.warnings, len(result.records), _pages(keys), 0, result.written,
                   result.removed, load, result.others)
 
 
-def _same_sources(summary: build_cache.Summary, sources: list[Source], now: dt.datetime, drafts: bool) -> bool:
+def _same_sources(summary: Summary, sources: list[Source], now: dt.datetime, drafts: bool) -> bool:
     """Whether the post files are those of the last build and each post is still shown (or not) as it was."""
     if summary.digests != tuple(source.digest for source in sources):
         return False
@@ -176,11 +182,11 @@ def _shown(state: Schedule, now: dt.datetime, drafts: bool) -> tuple[bool, bool]
     return (drafts or not unpublished, drafts and unpublished)
 
 
-def _summary(loaded: Loaded, sources: list[Source]) -> build_cache.Summary:
+def _summary(loaded: Loaded, sources: list[Source]) -> Summary:
     posts = {parsed.post.source: parsed.post for parsed in loaded.parsed.values()}
     states = tuple(Schedule(posts[s.path].date, posts[s.path].draft) for s in sources)
-    return build_cache.Summary(tuple(s.digest for s in sources), states, loaded.site.now, len(loaded.site.posts),
-                               loaded.warnings)
+    return Summary(tuple(s.digest for s in sources), states, loaded.site.now, len(loaded.site.posts),
+                   loaded.warnings)
 
 
 def _signatures(sources: list[Source]) -> dict[str, tuple]:
@@ -189,8 +195,3 @@ def _signatures(sources: list[Source]) -> dict[str, tuple]:
 
 def _pages(keys: dict[str, str]) -> int:
     return sum(path.endswith(".html") for path in keys)
-
-
-def _all_posts_print(loaded: Loaded) -> str:
-    fp = post_prints(loaded)
-    return hashlib.blake2b("\0".join(map(fp, loaded.site.posts)).encode(), digest_size=16).hexdigest()

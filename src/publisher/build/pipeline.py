@@ -1,6 +1,12 @@
-"""The build: every stage in order, from config to the files of the site. `build`, `preview` and `publish`
-all call `build_site` (or, writing to disk, `plan_site` and `render_jobs`); nothing here touches the disk
-except reading the posts through `content`."""
+"""The build, one routine for every command: load the posts (phase one), plan every file of the site as a job
+with its key, render. `build_site` keeps the files in memory ({path: bytes}) for `check` and the preview, which
+hands it the last build so that only files whose key changed are rendered again; `incremental.update_site`
+writes them to disk for `build` and `publish`, with the manifest and the build cache. Nothing here touches the
+disk except reading the posts through `content` and the templates.
+
+The plan (`plan_site`) lives here rather than with `Job` in jobs.py: pages.py and feeds.py make jobs, so jobs.py
+sits below them, while the plan gathers their jobs and so sits above them.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import datetime as dt
 import functools
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jinja2
 
@@ -18,17 +24,24 @@ from ..content.posts import ParsedPost, Post, Source, parse_sources, read_source
 from ..content.site import Site, make_site
 from ..errors import ContentError
 from ..parallel import map_parallel
+from .cache import parse_print, render_print
 from .feeds import feed_jobs
-from .jobs import Job, PostPrint
+from .jobs import Job, PostPrint, job_key
 from .pages import page_jobs
-from .theme import make_env, render_guarded
+from .theme import has_own_pages, make_env, render_guarded, shows_whole_site
 
 
 @dataclass(frozen=True)
 class Build:
+    """A site built in memory, and what the next build of it may reuse: every post's parse by the digest of its
+    file (valid while the parse fingerprint holds) and every file's job key."""
     site: Site
     files: dict[str, bytes]
     warnings: tuple[ContentError, ...]
+    parse_print: str = ""
+    parsed: Mapping[str, ParsedPost] = field(default_factory=dict)
+    keys: Mapping[str, str] = field(default_factory=dict)
+    rendered: int = 0  # files rendered by this build (the others were the last build's)
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,14 @@ class Loaded:
     site: Site
     warnings: tuple[ContentError, ...]
     parsed: dict[str, ParsedPost]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Phase two's list: the loaded site, every file as a job, and each job's key (same key, same bytes)."""
+    loaded: Loaded
+    jobs: list[Job]
+    keys: dict[str, str]
 
 
 def load_site(config: Config, now: dt.datetime, drafts: bool = False) -> tuple[Site, list[ContentError]]:
@@ -56,11 +77,34 @@ def load_posts(config: Config, now: dt.datetime, drafts: bool = False,
     return Loaded(site, tuple(w for p in parsed.values() for w in p.warnings), parsed)
 
 
-def build_site(config: Config, now: dt.datetime, drafts: bool = False) -> Build:
-    """Render the whole site in memory (phase two): pages, feeds and sitemap as {path: bytes}."""
-    loaded = load_posts(config, now, drafts)
-    jobs = plan_site(loaded, make_env(config.path(config.paths.templates)))
-    return Build(site=loaded.site, files=render_jobs(jobs), warnings=loaded.warnings)
+def build_site(config: Config, now: dt.datetime, drafts: bool = False, last: Build | None = None) -> Build:
+    """The whole site in memory: pages, feeds and sitemap as {path: bytes}. With `last` (an earlier build of this
+    site) only the files whose job key changed are rendered; the rest are the last build's, byte for byte."""
+    parse = parse_print(config)
+    reuse = last is not None and last.parse_print == parse
+    templates = config.path(config.paths.templates)
+    plan = plan_build(config, now, drafts, render_print(parse, templates, drafts), last.parsed if reuse else None)
+    kept = {path for path, key in plan.keys.items() if reuse and last.keys.get(path) == key}
+    fresh = render_jobs([job for job in plan.jobs if job.path not in kept])
+    files = {job.path: last.files[job.path] if job.path in kept else fresh[job.path] for job in plan.jobs}
+    loaded = plan.loaded
+    return Build(loaded.site, files, loaded.warnings, parse, dict(loaded.parsed), plan.keys, len(fresh))
+
+
+def plan_build(config: Config, now: dt.datetime, drafts: bool, render: str,
+               known: Mapping[str, ParsedPost] | None = None, sources: list[Source] | None = None) -> Plan:
+    """Load the site (reusing the parses in `known`) and plan its files, each keyed by `render` (the render
+    fingerprint, see `cache.render_print`) and what it depends on.
+
+    When the site's own templates use the whole site (say, recent posts in a sidebar), every post's
+    fingerprint joins every key, so a change to any post re-renders every page.
+    """
+    loaded = load_posts(config, now, drafts, known, sources)
+    templates = config.path(config.paths.templates)
+    env = make_env(templates)
+    jobs = plan_site(loaded, env, has_own_pages(templates))
+    site_print = render + (_all_posts_print(loaded) if shows_whole_site(env, templates) else "")
+    return Plan(loaded, jobs, {job.path: job_key(site_print, job) for job in jobs})
 
 
 def plan_site(loaded: Loaded, env: jinja2.Environment, own_pages: bool = True) -> list[Job]:
@@ -128,3 +172,8 @@ def _web_version(post: Post, config: Config, env: jinja2.Environment) -> bytes:
         render_web_version,
     )
     return render_web_version(compile_newsletter(post, config, env))
+
+
+def _all_posts_print(loaded: Loaded) -> str:
+    fp = post_prints(loaded)
+    return hashlib.blake2b("\0".join(map(fp, loaded.site.posts)).encode(), digest_size=16).hexdigest()
