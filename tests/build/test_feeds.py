@@ -132,3 +132,9 @@ def test_feed_content_uses_only_attributes_the_w3c_validator_accepts(built, name
                       for a in re.findall(r"\s([a-zA-Z-]+)(?==|\s|/?>)", tag)}
         assert {a for a in attributes if not a.startswith("data-")} <= W3C_ACCEPTED_ATTRIBUTES, entry.link
     assert 'aria-label="Back to reference 1"' in built.read("posts/first/index.html")
+
+
+def test_a_site_without_posts_dates_its_feeds_by_the_second_the_build_ran(site_dir):
+    assert site_dir.run("build", env={"PUBLISHER_NOW": "2024-06-01T09:00+00:00"}).exit_code == 0
+    assert "<updated>2024-06-01T10:00:00+01:00</updated>" in site_dir.read("atom.xml")  # in the site's zone
+    assert "<lastBuildDate>Sat, 01 Jun 2024 10:00:00 +0100</lastBuildDate>" in site_dir.read("feed.xml")

@@ -6,6 +6,7 @@ never from the clock, so the same site always gives the same bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ def feed_html(post: Post) -> str:
 def feed_jobs(site: Site, fp: PostPrint) -> list[Job]:
     """The three feeds with the newest `feed_entries` posts (the clock only matters when there are none)."""
     posts = site.posts[: site.config.site.feed_entries]
-    depends = tuple(map(fp, posts)) or (site.now.isoformat(),)
+    depends = tuple(map(fp, posts)) or (_build_second(site).isoformat(),)
     return [
         Job(FEED_PATHS["rss"], depends, lambda: _generator(site, posts, "rss").rss_str(pretty=True)),
         Job(FEED_PATHS["atom"], depends, lambda: _generator(site, posts, "atom").atom_str(pretty=True)),
@@ -53,12 +54,18 @@ def _generator(site: Site, posts: tuple[Post, ...], kind: str):
     # feedgen emits links in call order; RSS takes the last non-self link as <link>.
     fg.link(href=site.absolute(FEED_PATHS[kind]), rel="self")
     fg.link(href=site.absolute(""), rel="alternate")
-    newest = max((p.updated or p.date for p in posts), default=site.now)
+    newest = max((p.updated or p.date for p in posts), default=_build_second(site))
     fg.updated(newest)
     fg.lastBuildDate(newest)
     for post in reversed(posts):
         _add_entry(fg, site, post)
     return fg
+
+
+def _build_second(site: Site) -> dt.datetime:
+    """What dates the feeds of a site without posts: the build's time to the second, as feeds give times, so
+    that two builds at the same time (an incremental and a clean one) give the same bytes."""
+    return site.now.replace(microsecond=0)
 
 
 def _add_entry(fg: FeedGenerator, site: Site, post: Post) -> None:
