@@ -107,7 +107,7 @@ def plan_build(config: Config, now: dt.datetime, drafts: bool, render: str,
     return Plan(loaded, jobs, {job.path: job_key(site_print, job) for job in jobs})
 
 
-def plan_site(loaded: Loaded, env: jinja2.Environment, own_pages: bool = True) -> list[Job]:
+def plan_site(loaded: Loaded, env: jinja2.Environment, own_pages: bool) -> list[Job]:
     """Every file of the site as a job: pages, feeds, sitemap and the newsletters' web versions, each naming
     the template file and line when a template fails as it renders.
 
