@@ -131,6 +131,7 @@ class Secrets:
 
     smtp_password: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
+    smtp_url: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,11 @@ class Config:
     @property
     def from_name(self) -> str:
         return self.newsletter.from_name or self.site.author or self.site.title
+
+    @property
+    def smtp_url_setting(self) -> str:
+        """Where delivery's SMTP URL was set, to name in its errors: PUBLISHER_SMTP_URL wins over the file."""
+        return "PUBLISHER_SMTP_URL" if self.secrets.smtp_url else "delivery.smtp_url"
 
     @property
     def list_id(self) -> str:
@@ -230,6 +236,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     secrets = Secrets(
         smtp_password=env.get("PUBLISHER_SMTP_PASSWORD", ""),
         secret_key=env.get("PUBLISHER_SECRET_KEY", ""),
+        smtp_url=env.get("PUBLISHER_SMTP_URL", ""),
     )
     return Config(root=path.parent.resolve(), secrets=secrets, **sections)
 

@@ -125,7 +125,7 @@ def test_a_folder_an_earlier_version_built_is_taken_over_deleting_nothing_it_did
     assert result.exit_code == 0
     assert (site_dir.out / "CNAME").is_file() and (site_dir.out / "posts/b/index.html").is_file()
     assert not (site_dir.out / "posts/a/.index.html.4242.tmp").exists()
-    assert "3 file(s) there were not written by publisher" in result.output
+    assert "3 files there were not written by publisher" in result.output
     site_dir.post("c.md", post_text("C", "2024-01-03"))
     assert site_dir.run("build").exit_code == 0
     (site_dir.posts / "c.md").unlink()

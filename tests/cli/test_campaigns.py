@@ -42,7 +42,7 @@ def test_first_publish_archives_existing_posts_then_each_new_post_is_mailed_once
     add_readers(site_dir, 3)
     site_dir.post("2024-01-01-old.md", post_text("Old", "2024-01-01"))
     first = site_dir.run("publish", env=ENV)
-    assert first.exit_code == 0 and "recorded 1 existing post(s) as the archive" in first.output
+    assert first.exit_code == 0 and "recorded 1 existing post as the archive" in first.output
     assert outbox(site_dir) == [] and (site_dir.out / "posts/old/index.html").exists()
     site_dir.post("2025-01-10-new.md", post_text("New & improved", "2025-01-10"))
     second = site_dir.run("publish", env=ENV)
@@ -65,7 +65,7 @@ def test_send_latest_mails_only_the_newest_post_on_the_first_publish(site_dir):
 
 def test_a_site_whose_first_publish_had_no_posts_mails_its_first_post(site_dir):
     add_readers(site_dir, 1)
-    assert "recorded 0 existing post(s)" in site_dir.run("publish", env=ENV).output
+    assert "recorded 0 existing posts" in site_dir.run("publish", env=ENV).output
     site_dir.post("first.md", post_text("First", "2025-01-01"))
     assert "'first': sent 1" in site_dir.run("publish", env=ENV).output
 
@@ -100,7 +100,7 @@ def test_dry_run_and_test_copy_record_nothing(site_dir):
     add_readers(site_dir, 4)
     site_dir.post("p.md", post_text("Post", "2025-01-01"))
     dry = site_dir.run("send", "p", "--dry-run", env=ENV)
-    assert "Would send 'Post' to 4 active subscriber(s) via the Maildir outbox" in dry.output
+    assert "Would send 'Post' to 4 active subscribers via the Maildir outbox" in dry.output
     assert outbox(site_dir) == []
     test = site_dir.run("send", "p", "--test-to", "Me@Example.COM", env=ENV)
     assert test.exit_code == 0 and [m["To"] for m in outbox(site_dir)] == ["Me@example.com"]
@@ -156,7 +156,7 @@ def test_an_outage_stops_the_campaign_and_the_next_publish_sends_it_all(site_dir
     smtp_server.refuse_connections("421 4.3.2 Service not available")
     stopped = site_dir.run("publish", env=env)
     assert stopped.exit_code == 1 and "421 4.3.2 Service not available" in stopped.output
-    assert "10 delivery(ies) still queued" in stopped.output and "run the same command again" in stopped.output
+    assert "10 deliveries still queued" in stopped.output and "run the same command again" in stopped.output
     with open_store(site_dir.root / "publisher.db") as store:
         assert store.delivery_counts(store.get_campaign("news").id).queued == 10 and smtp_server.received == []
     smtp_server.heal()
@@ -277,7 +277,7 @@ def test_publish_dry_run_writes_no_site_and_sends_nothing(site_dir):
     shutil.rmtree(site_dir.out)
     site_dir.post("news.md", post_text("News", "2025-01-10"))
     result = site_dir.run("publish", "--dry-run", env=ENV)
-    assert "Would mail 'news' to 2 active subscriber(s)" in result.output
+    assert "Would mail 'news' to 2 active subscribers" in result.output
     assert not site_dir.out.exists() and outbox(site_dir) == []
     assert "'news': sent 2" in site_dir.run("publish", env=ENV).output
 
@@ -315,3 +315,19 @@ def test_sigterm_stops_sending_like_ctrl_c_and_the_rerun_mails_nobody_twice(site
     assert again.exit_code == 0 and f"'news': sent {40 - counts.sent}, failed 0" in again.output
     assert "possible duplicates 0" in again.output
     assert smtp_server.recipients() == Counter(dict.fromkeys(emails, 1))
+
+
+def test_a_server_that_cannot_be_reached_is_blamed_on_the_setting_that_named_it(site_dir):
+    from ..fixtures_smtp import free_port
+    add_readers(site_dir, 1)
+    site_dir.post("news.md", post_text("News", "2025-01-10"))
+    url = f"smtp://127.0.0.1:{free_port()}"
+    from_env = site_dir.run("send", "news", env={**ENV, "PUBLISHER_SMTP_URL": url})
+    assert from_env.exit_code == 1 and "check the host and port in PUBLISHER_SMTP_URL" in from_env.output
+    assert "delivery.smtp_url" not in from_env.output
+    site_dir.config((site_dir.root / "publisher.toml").read_text() + f'\n[delivery]\nsmtp_url = "{url}"\n')
+    from_file = site_dir.run("send", "news", env=ENV)
+    assert from_file.exit_code == 1 and "check the host and port in delivery.smtp_url" in from_file.output
+    assert "PUBLISHER_SMTP_URL" not in from_file.output
+    bad = site_dir.run("send", "news", env={**ENV, "PUBLISHER_SMTP_URL": "smtp://"})
+    assert bad.exit_code == 1 and "Error: PUBLISHER_SMTP_URL: no host name" in bad.output

@@ -68,7 +68,7 @@ def test_import_skips_bad_rows_by_line_keeps_the_rest_and_is_idempotent(site_dir
     assert f"{csv_file}:7: no email address in this row; row skipped" in first.stderr
     assert "Error: 2 bad rows were skipped" in first.stderr
     assert first.stdout == ("Imported 3 new subscribers from mailchimp.csv (0 already on the list, "
-                            "1 repeated rows ignored, 2 bad rows).\n")
+                            "1 repeated row ignored, 2 bad rows).\n")
     assert lines(site_dir.run("subscribers", "list").stdout) == [
         "Ann@example.com\tactive\tAnn Lee", "bob@example.org\tactive\tBob", "Cy@example.com\tactive\tCy"]
     second = site_dir.run("subscribers", "import", str(csv_file))
@@ -91,6 +91,17 @@ def test_import_of_a_file_without_an_email_column_fails_without_traceback(site_d
     assert lines(result.stderr) == [
         f"Error: {site_dir.root / 'people.csv'}:1: no email column in the header ('Name', 'Phone'); "
         "name it 'email' or 'Email Address'"]
+
+
+def test_one_bad_row_and_one_new_subscriber_are_counted_in_the_singular(site_dir):
+    csv_file = site_dir.root / "list.csv"
+    csv_file.write_text("email\nann@example.com\nnot-an-address\n")
+    result = site_dir.run("subscribers", "import", str(csv_file))
+    assert result.exit_code == 1 and "Error: 1 bad row was skipped (listed above)" in result.stderr
+    assert result.stdout == ("Imported 1 new subscriber from list.csv (0 already on the list, 0 repeated rows "
+                             "ignored, 1 bad row).\n")
+    backup = site_dir.root / "backup.csv"
+    assert site_dir.run("subscribers", "export", str(backup)).stderr == f"Exported 1 subscriber to {backup}.\n"
 
 
 def test_export_round_trips_through_import(site_dir, tmp_path):
@@ -164,7 +175,7 @@ def test_one_mailbox_is_one_subscriber_on_add_and_import_whatever_its_case(site_
     csv_file = site_dir.root / "list.csv"
     csv_file.write_text("email,name\nAlice@example.com,Alice Again\nBob@example.com,Bob\nbob@EXAMPLE.com,Bob\n")
     result = site_dir.run("subscribers", "import", str(csv_file))
-    assert result.stdout == ("Imported 1 new subscribers from list.csv (1 already on the list, 1 repeated rows "
+    assert result.stdout == ("Imported 1 new subscriber from list.csv (1 already on the list, 1 repeated row "
                              "ignored, 0 bad rows).\n")
     assert lines(site_dir.run("subscribers", "list").stdout) == [
         "alice@example.com\tunsubscribed\tAlice", "Bob@example.com\tactive\tBob"]

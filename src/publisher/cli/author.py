@@ -12,6 +12,7 @@ import click
 from .. import clock
 from ..errors import PublisherError
 from . import main, pass_context
+from .words import plural
 
 
 @main.command()
@@ -62,7 +63,7 @@ def _report(rebuilt, root: Path, debug: bool) -> None:
     changed = ", ".join(_relative(path, root) for path in rebuilt.changed)
     verb = "Rebuild failed" if rebuilt.problems else "Rebuilt" if rebuilt.changed else "Built"
     click.echo(f"{verb} in {rebuilt.seconds:.2f} s" + (f" ({changed})" if changed else "")
-               + ("" if rebuilt.problems else f": {rebuilt.rendered} files rendered, {rebuilt.pages} pages in all"))
+               + ("" if rebuilt.problems else f": {plural(rebuilt.rendered, 'file')} rendered, {plural(rebuilt.pages, 'page')} in all"))
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -95,8 +96,8 @@ def check(ctx, strict: bool, drafts: bool) -> None:
         click.secho(str(problem), fg="red" if problem.severity == ERROR else "yellow")
     errors = sum(p.severity == ERROR for p in problems)
     warnings = len(problems) - errors
-    counts = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}" if problems else "no problems"
-    click.echo(f"Checked {_plural(checked, 'post')}: {counts}" if checked is not None else
+    counts = f"{plural(errors, 'error')}, {plural(warnings, 'warning')}" if problems else "no problems"
+    click.echo(f"Checked {plural(checked, 'post')}: {counts}" if checked is not None else
                f"The site does not build: {counts}")
     if errors or (strict and warnings):
         click.get_current_context().exit(1)
@@ -130,7 +131,3 @@ def _read_sources(config, config_file: Path, site):
     static_files = frozenset(p.relative_to(static).as_posix() for p in static.rglob("*") if p.is_file()) \
         if static.is_dir() else frozenset()
     return Sources(Path(config_file.name), config_file.read_text(encoding="utf-8"), posts, static_files)
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
+import re
 import time
 from pathlib import Path
 
@@ -11,6 +14,9 @@ import click
 from .. import clock
 from ..errors import ConfigError, PublisherError
 from . import main, pass_context
+from .words import plural
+
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 
 
 def print_warnings(warnings) -> None:
@@ -28,11 +34,11 @@ def run_build(config, out: Path | None = None, drafts: bool = False, clean: bool
     result = update_site(config, clock.now(), out_dir, drafts=drafts, clean=clean, force=force)
     print_warnings(result.warnings)
     if result.others:
-        click.secho(f"Warning: {_shown(out_dir)}: {result.others} file(s) there were not written by publisher and "
+        click.secho(f"Warning: {_shown(out_dir)}: {plural(result.others, 'file')} there were not written by publisher and "
                     f"are left as they are; delete any that are stale by hand", fg="yellow", err=True)
     seconds = time.perf_counter() - started
-    click.echo(f"Built {result.posts} posts, {result.pages} pages and 3 feeds "
-               f"({result.files} files, {result.written} written) into {_shown(out_dir)} in {seconds:.2f} s")
+    click.echo(f"Built {plural(result.posts, 'post')}, {plural(result.pages, 'page')} and 3 feeds "
+               f"({plural(result.files, 'file')}, {result.written:,} written) into {_shown(out_dir)} in {seconds:.2f} s")
     return result
 
 
@@ -72,22 +78,43 @@ def new(ctx, title: str) -> None:
     Example:
         publisher new "Five stretches for desk workers"
     """
-    from ..content.posts import slugify
     config = ctx.config
+    if not title.strip():
+        raise PublisherError('the title is blank; give the post a title, e.g. publisher new "Five stretches for '
+                             'desk workers"')
     today = clock.now().astimezone(config.tz)
-    path = config.path(config.paths.posts) / f"{today:%Y-%m-%d}-{slugify(title)}.md"
-    if path.exists():
-        raise PublisherError("a post with this title already exists today; choose another title", path)
+    path = _new_post_path(config.path(config.paths.posts), today, title)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new_post_text(title, today), encoding="utf-8")
     click.echo(f"Created {_shown(path).rstrip('/')}; remove 'draft: true' when it is ready to publish")
 
 
-def new_post_text(title: str, date: dt.datetime) -> str:
-    """Front matter for a fresh post, the title quoted safely for YAML."""
-    import json
-    return (f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\ndate: {date:%Y-%m-%d %H:%M}\n"
-            f"summary: \"\"\ntags: []\ndraft: true\n---\n\nWrite your article here.\n")
+def _new_post_path(posts: Path, today: dt.datetime, title: str) -> Path:
+    """posts/DATE-SLUG.md for a new post. Another post file with the slug (two titles without Latin letters both
+    make 'post') gets this one a suffix -2, -3…, since the build refuses two posts with one URL; refused only when
+    today's file already has this very title."""
+    from ..content.posts import slugify
+    slug = slugify(title)
+    path = posts / f"{today:%Y-%m-%d}-{slug}.md"
+    if path.exists() and _title_line(title) in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        raise PublisherError("a post with this title already exists today; edit it, or choose another title", path)
+    taken = {_DATE_PREFIX.sub("", p.stem) for p in posts.glob("*.md")}
+    free = slug
+    for n in itertools.count(2):
+        if free not in taken:
+            return posts / f"{today:%Y-%m-%d}-{free}.md"
+        free = f"{slug}-{n}"
+
+
+def _title_line(title: str) -> str:
+    """The front matter line of a title, quoted safely for YAML."""
+    return f"title: {json.dumps(title, ensure_ascii=False)}"
+
+
+def new_post_text(title: str, date: dt.datetime, summary: str = "", draft: bool = True) -> str:
+    """Front matter for a fresh post."""
+    return (f"---\n{_title_line(title)}\ndate: {date:%Y-%m-%d %H:%M}\nsummary: {json.dumps(summary, ensure_ascii=False)}"
+            f"\ntags: []\n{'draft: true' + chr(10) if draft else ''}---\n\nWrite your article here.\n")
 
 
 INIT_CONFIG = """\
@@ -98,10 +125,10 @@ url = "https://example.com"
 language = "en"
 timezone = "UTC"
 
-# [booking]            # a call-to-action box under every post and in every newsletter
-# heading = "Book an appointment"
+[booking]              # the call-to-action box under every post and in every newsletter: make it yours
+heading = "Get in touch"
+email = "you@example.com"
 # phone = "01234 567890"
-# email = "you@example.com"
 """
 
 
@@ -115,7 +142,6 @@ def init(directory: Path, title: str) -> None:
     Example:
         publisher init my-blog && cd my-blog && publisher build
     """
-    import json
     config_file = directory / "publisher.toml"
     if config_file.exists():
         raise ConfigError("a site already exists here; edit it, or choose another folder", config_file)
@@ -123,5 +149,5 @@ def init(directory: Path, title: str) -> None:
     config_file.write_text(INIT_CONFIG.format(title=json.dumps(title, ensure_ascii=False)), encoding="utf-8")
     today = clock.now()
     (directory / "posts" / f"{today:%Y-%m-%d}-hello.md").write_text(
-        new_post_text("Hello", today).replace("draft: true\n", ""), encoding="utf-8")
+        new_post_text("Hello", today, summary="The first post of this site.", draft=False), encoding="utf-8")
     click.echo(f"Created a site in {directory}/. Next: cd {directory} && publisher build")

@@ -17,6 +17,7 @@ from . import main, open_site_store, pass_context
 from .building import print_warnings, run_build
 from .mail import find_post
 from .subscribers import valid_address
+from .words import plural
 
 LOCAL_KEY = "local_secret_key"
 FIRST_PUBLISH = "first_publish"
@@ -73,7 +74,8 @@ def describe_transport(config) -> str:
     d = config.delivery
     if not d.smtp_url:
         return f"the Maildir outbox {d.maildir}/ (no SMTP server configured)"
-    return "SMTP server " + parse_smtp_url(d.smtp_url, allow_plaintext=d.allow_plaintext).where
+    return "SMTP server " + parse_smtp_url(d.smtp_url, allow_plaintext=d.allow_plaintext,
+                                           setting=config.smtp_url_setting).where
 
 
 def compile_for(config, post):
@@ -122,7 +124,7 @@ def deliver(config, store, newsletter, secret: str):
 def _stopped(store, campaign, error) -> DeliveryError:
     """Why sending stopped, and that nothing is lost: the deliveries still queued, and how to resume them."""
     left = store.delivery_counts(campaign.id).unfinished
-    return DeliveryError(f"{error.message}. Sending '{campaign.slug}' stopped with {left} delivery(ies) still "
+    return DeliveryError(f"{error.message}. Sending '{campaign.slug}' stopped with {plural(left, 'delivery', 'deliveries')} still "
                          "queued, none lost: run the same command again (or let the next `publisher "
                          "publish` run) to resume.", error.path, error.line)
 
@@ -149,7 +151,7 @@ def _summarise(slug: str, result) -> None:
             f"in {result.seconds:.2f} s ({rate:,.0f} messages/s)")
     click.secho(line, fg="red" if result.failed else None)
     if result.possible_duplicates:
-        click.echo(f"  {result.possible_duplicates} message(s) may have reached the server before it could say so "
+        click.echo(f"  {plural(result.possible_duplicates, 'message')} may have reached the server before it could say so "
                    "(a run stopped mid-send, or the server answered too late); they were sent again, so those "
                    "readers may have two copies.")
 
@@ -204,7 +206,7 @@ def _requeue_failed(store, slug: str) -> None:
     campaign = store.get_campaign(slug)
     if campaign is not None:
         count = store.requeue_failed(campaign.id, now=clock.now())
-        click.echo(f"Queued {count} failed delivery(ies) of '{slug}' again (never to people who have left since).")
+        click.echo(f"Queued {plural(count, 'failed delivery', 'failed deliveries')} of '{slug}' again (never to people who have left since).")
 
 
 def _publishable(config, slug: str):
@@ -225,10 +227,10 @@ def _dry_run_send(config, store, newsletter) -> None:
     campaign = store.get_campaign(newsletter.slug)
     if campaign is None:
         count = store.count_subscribers()["active"]
-        click.echo(f"Would send '{newsletter.subject}' to {count} active subscriber(s) via {describe_transport(config)}.")
+        click.echo(f"Would send '{newsletter.subject}' to {plural(count, 'active subscriber')} via {describe_transport(config)}.")
         return
     left = store.delivery_counts(campaign.id).unfinished
-    click.echo(f"'{newsletter.slug}' was already sent ({campaign.status}); {left} delivery(ies) left to make "
+    click.echo(f"'{newsletter.slug}' was already sent ({campaign.status}); {plural(left, 'delivery', 'deliveries')} left to make "
                f"via {describe_transport(config)}.")
 
 
@@ -304,8 +306,8 @@ def _record_archive(store, archive, first_run: bool) -> None:
         store.record_post(post.slug, "archived", now=clock.now())
     store.setting(FIRST_PUBLISH, lambda: clock.now().isoformat())
     if first_run:
-        click.echo(f"First publish: recorded {len(archive)} existing post(s) as the archive; they are not mailed "
-                   "(--send-latest mails the newest).")
+        click.echo(f"First publish: recorded {plural(len(archive), 'existing post')} as the archive, "
+                   "mailing none (--send-latest mails the newest).")
 
 
 def _send_due(config, store, site, newsletters: dict) -> int:
@@ -328,9 +330,9 @@ def _send_due(config, store, site, newsletters: dict) -> int:
 def _show_plan(config, store, plan) -> int:
     active = store.count_subscribers()["active"]
     if plan.archive:
-        click.echo(f"Would record {len(plan.archive)} existing post(s) as the archive, mailing none of them.")
+        click.echo(f"Would record {plural(len(plan.archive), 'existing post')} as the archive, mailing none of them.")
     for post in plan.send:
-        click.echo(f"Would mail '{post.slug}' to {active} active subscriber(s) via {describe_transport(config)}.")
+        click.echo(f"Would mail '{post.slug}' to {plural(active, 'active subscriber')} via {describe_transport(config)}.")
     if not plan.send:
         click.echo("No new posts to mail.")
     return 0

@@ -9,6 +9,7 @@ import click
 from .. import clock
 from ..store.sqlite import SUBSCRIBER_STATUSES
 from . import Context, main, open_site_store, pass_context
+from .words import plural
 
 
 @main.group()
@@ -135,11 +136,12 @@ def import_subscribers(ctx: Context, file: Path) -> None:
         added = store.add_subscribers(parsed.subscribers, f"import:{file.name}", now=clock.now())
     for problem in parsed.problems:
         click.echo(f"{file}:{problem.line}: {problem.message}; row skipped", err=True)
-    click.echo(f"Imported {added} new subscribers from {file.name} ({len(parsed.subscribers) - added} already "
-               f"on the list, {len(parsed.duplicates)} repeated rows ignored, {len(parsed.problems)} bad rows).")
+    click.echo(f"Imported {plural(added, 'new subscriber')} from {file.name} ({len(parsed.subscribers) - added:,} "
+               f"already on the list, {plural(len(parsed.duplicates), 'repeated row')} ignored, "
+               f"{plural(len(parsed.problems), 'bad row')}).")
     if parsed.problems:
-        raise click.ClickException(f"{len(parsed.problems)} bad rows were skipped (listed above); correct them "
-                                   "and import the file again")
+        skipped = plural(len(parsed.problems), "bad row was", "bad rows were")
+        raise click.ClickException(f"{skipped} skipped (listed above); correct them and import the file again")
 
 
 @subscribers.command()
@@ -164,7 +166,7 @@ def export(ctx: Context, file: Path | None) -> None:
         file.write_text(write_csv(people), encoding="utf-8", newline="")
     except OSError as exc:
         raise click.ClickException(f"cannot write {file}: {exc.strerror}") from None
-    click.echo(f"Exported {len(people)} subscribers to {file}.", err=True)
+    click.echo(f"Exported {plural(len(people), 'subscriber')} to {file}.", err=True)
 
 
 def read_bytes(file: Path) -> bytes:

@@ -67,6 +67,7 @@ class SmtpSettings:
     allow_plaintext: bool = False
     timeout: float = 30.0
     helo: str = "localhost"
+    setting: str = "delivery.smtp_url"
 
     @property
     def where(self) -> str:
@@ -90,9 +91,10 @@ def is_loopback(host: str) -> bool:
 
 
 def parse_smtp_url(url: str, *, password: str = "", allow_plaintext: bool = False, timeout: float = 30.0,
-                   helo: str = "localhost") -> SmtpSettings:
-    """`smtp://user@host:587` (STARTTLS) or `smtps://host:465` (implicit TLS) as settings, or a ConfigError."""
-    where = "delivery.smtp_url (or PUBLISHER_SMTP_URL)"
+                   helo: str = "localhost", setting: str = "delivery.smtp_url") -> SmtpSettings:
+    """`smtp://user@host:587` (STARTTLS) or `smtps://host:465` (implicit TLS) as settings, or a ConfigError that
+    names `setting`, where the URL came from."""
+    where = setting
     parts = urlsplit(url)
     if parts.scheme not in DEFAULT_PORTS:
         raise ConfigError(f"{where}: expected smtp://host:port or smtps://host:port, got scheme {parts.scheme!r}")
@@ -108,7 +110,8 @@ def parse_smtp_url(url: str, *, password: str = "", allow_plaintext: bool = Fals
     if username and not password:
         raise ConfigError(f"{where} logs in as {username!r}, but PUBLISHER_SMTP_PASSWORD is not set")
     return SmtpSettings(host=parts.hostname, port=port, implicit_tls=parts.scheme == "smtps", username=username,
-                        password=password, allow_plaintext=allow_plaintext, timeout=timeout, helo=helo)
+                        password=password, allow_plaintext=allow_plaintext, timeout=timeout, helo=helo,
+                        setting=setting)
 
 
 class SmtpTransport:
@@ -252,7 +255,7 @@ class SmtpTransport:
         except smtplib.SMTPServerDisconnected as exc:
             raise ServerBusy(f"{where}: connection closed while connecting ({_reason(exc)})") from None
         except smtplib.SMTPException as exc:
-            raise DeliveryError(f"{where}: {_reason(exc)}; check delivery.smtp_url") from None
+            raise DeliveryError(f"{where}: {_reason(exc)}; check {self.settings.setting}") from None
         except ssl.SSLCertVerificationError as exc:
             raise DeliveryError(f"{where}: the server's TLS certificate is not trusted ({exc.verify_message}); "
                                 "use the host name the certificate was issued for") from None
@@ -260,7 +263,7 @@ class SmtpTransport:
             raise DeliveryError(f"{where}: TLS failed ({exc.reason}); check the port and smtp:// vs smtps://") from None
         except (ConnectionRefusedError, socket.gaierror) as exc:
             raise DeliveryError(f"{where}: cannot connect ({_reason(exc)}); check the host and port in "
-                                "delivery.smtp_url") from None
+                                f"{self.settings.setting}") from None
         except OSError as exc:
             raise ServerBusy(f"{where}: cannot connect ({_reason(exc)})") from None
 
@@ -304,7 +307,7 @@ def make_transport(config: Config) -> Callable[[], Transport]:
     if not d.smtp_url:
         return functools.partial(MaildirTransport, config.path(d.maildir))
     settings = parse_smtp_url(d.smtp_url, password=config.secrets.smtp_password, allow_plaintext=d.allow_plaintext,
-                              timeout=d.timeout, helo=config.domain)
+                              timeout=d.timeout, helo=config.domain, setting=config.smtp_url_setting)
     return functools.partial(SmtpTransport, settings, ssl.create_default_context())
 
 
