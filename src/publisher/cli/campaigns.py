@@ -235,18 +235,12 @@ def _dry_run_send(config, store, newsletter) -> None:
 
 
 def _send_test(config, newsletter, secret: str, address: str) -> None:
-    from ..mail.dkim import load_signer
     from ..mail.newsletter import make_renderer
+    from ..sending.single import single_sender
     from ..sending.transports import make_transport
     from ..store.sqlite import NewSubscriber
     recipient = NewSubscriber(valid_address(address))
-    signer = load_signer(config)
-    msg = make_renderer(newsletter, secret, clock.now, signer.sign if signer else None)(recipient)
-    transport = make_transport(config)()
-    try:
-        transport.send(msg)
-    finally:
-        transport.close()
+    single_sender(config, make_transport(config))(make_renderer(newsletter, secret, clock.now)(recipient))
     click.echo(f"Sent a test copy of '{newsletter.slug}' to {recipient.email} via {describe_transport(config)}; "
                "nothing was recorded against the campaign.")
 

@@ -23,7 +23,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,8 +36,8 @@ from ..clock import now as clock_now
 from ..config import Config, find_config, load_config
 from ..content.site import Site
 from ..errors import DatabaseBusy, DeliveryError, SignUpError, TokenError, TokenExpired
-from ..mail.dkim import load_signer
 from ..mail.tokens import check_secret
+from ..sending.single import single_sender
 from ..sending.transports import Transport, make_transport
 from ..store.sqlite import Store, open_store
 from .subscriptions import ONE_CLICK, Subscriptions, read_sign_up
@@ -138,7 +137,7 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     proxies in front are trusted for the client's address (X-Forwarded-For) and the public URL."""
     check_secret(config.secrets.secret_key)
     env = make_env(config.path(config.paths.templates))
-    service = Subscriptions(config, store, env, _deliverer(config, connect), clock)
+    service = Subscriptions(config, store, env, single_sender(config, connect), clock)
     limiter = ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic)
     per_address = ClientLimiter(CONFIRMATIONS_PER_ADDRESS, RATE_WINDOW_SECONDS, monotonic)
     pages = Pages(config, env, clock)
@@ -254,19 +253,6 @@ def _security_headers(config: Config) -> Callable[[Response], Response]:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def _deliverer(config: Config, connect: Callable[[], Transport]) -> Callable[[EmailMessage], str]:
-    """Send one email on its own connection, DKIM-signed when [dkim] is set up."""
-    signer = load_signer(config)
-
-    def deliver(msg: EmailMessage) -> str:
-        transport = connect()
-        try:
-            return transport.send(signer.sign(msg) if signer else msg)
-        finally:
-            transport.close()
-    return deliver
 
 
 def build_app(config: Config, proxies: int = 0) -> Flask:
