@@ -5,14 +5,13 @@ from __future__ import annotations
 import secrets
 import signal
 import threading
-import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
 
 from .. import clock
 from ..errors import Busy, ContentError, DeliveryError, SendingStopped
-from ..sending.lock import exclusive
 from . import main, open_site_store, pass_context
 from .building import print_warnings, run_build
 from .mail import find_post
@@ -20,7 +19,6 @@ from .subscribers import valid_address
 from .words import plural
 
 LOCAL_KEY = "local_secret_key"
-FIRST_PUBLISH = "first_publish"
 BUSY = "Another `publisher send` or `publisher publish` is sending to this site's subscribers"
 
 
@@ -38,16 +36,6 @@ def signing_secret(config, store=None) -> str:
         click.secho("Note: PUBLISHER_SECRET_KEY is not set, so links in the outbox are signed with a key kept in "
                     f"{config.database.path}; set it before sending over SMTP.", fg="yellow", err=True)
     return store.setting(LOCAL_KEY, lambda: secrets.token_urlsafe(32))
-
-
-def sending_lock(config):
-    """The site's sending lock (a file beside the database), to hold while delivering: one `send` or `publish`
-    at a time, since a second would resend the first one's messages in flight. Entering it raises lock.Busy
-    when another process holds it."""
-    from ..store.sqlite import check_database_path
-    database = config.path(config.database.path)
-    check_database_path(database)
-    return exclusive(database.with_name(database.name + ".lock"))
 
 
 @contextmanager
@@ -78,82 +66,33 @@ def describe_transport(config) -> str:
                                            setting=config.smtp_url_setting).where
 
 
-def compile_for(config, post):
-    """The post's newsletter, compiled once, with its warnings shown."""
-    from ..build.theme import make_env
-    from ..mail.newsletter import compile_newsletter
-    newsletter = compile_newsletter(post, config, make_env(config.path(config.paths.templates)))
-    print_warnings(newsletter.warnings)
-    return newsletter
-
-
-def deliver(config, store, newsletter, secret: str):
-    """Create (or resume) the post's campaign and send it with a progress bar; returns the CampaignResult."""
-    from ..mail.dkim import load_signer
-    from ..mail.newsletter import make_renderer
-    from ..sending.campaign import CampaignResult, send_campaign
-    from ..sending.transports import make_transport
-    campaign = store.create_campaign(newsletter.slug, newsletter.subject, now=clock.now())
-    store.record_post(newsletter.slug, "sent", now=clock.now())
-    signer = load_signer(config)
-    render = make_renderer(newsletter, secret, clock.now, signer.sign if signer else None)
-    d = config.delivery
-    counts = store.delivery_counts(campaign.id)
-    if campaign.status == "done" and not counts.unfinished:
-        retry = (f"; `publisher send {newsletter.slug} --retry-failed` tries the failed ones again"
-                 if counts.failed else "")
-        click.echo(f"'{newsletter.slug}' was already sent ({counts.sent} sent, {counts.failed} failed); "
-                   f"nothing left to send{retry}.")
-        return CampaignResult(sent=0, failed=0, retried=0, possible_duplicates=0, seconds=0.0)
-    total = counts.unfinished
-    with _progress(total, f"Sending '{newsletter.slug}'") as progress:
-        try:
-            result = send_campaign(store, campaign, render, make_transport(config), connections=d.connections,
-                                   rate=d.rate, max_attempts=d.max_attempts, retry_delay=d.retry_delay,
-                                   progress=progress)
-        except KeyboardInterrupt:
-            click.secho(f"\nStopped. Every outcome so far is recorded; run the same command again to finish "
-                        f"'{newsletter.slug}'.", fg="yellow", err=True)
-            raise click.exceptions.Exit(130) from None
-        except SendingStopped as exc:
-            raise _stopped(store, campaign, exc) from None
-    _summarise(newsletter.slug, result)
-    return result
-
-
-def _stopped(store, campaign, error) -> DeliveryError:
-    """Why sending stopped, and that nothing is lost: the deliveries still queued, and how to resume them."""
-    left = store.delivery_counts(campaign.id).unfinished
-    return DeliveryError(f"{error.message}. Sending '{campaign.slug}' stopped with {plural(left, 'delivery', 'deliveries')} still "
-                         "queued, none lost: run the same command again (or let the next `publisher "
-                         "publish` run) to resume.", error.path, error.line)
-
-
 @contextmanager
-def _progress(total: int, label: str):
-    """A progress bar with rate and time left on a terminal; nothing elsewhere (the summary line says it all)."""
-    import sys
-    if not sys.stdout.isatty() or total == 0:
-        yield None
-        return
-    started = time.monotonic()
+def delivering(store) -> Iterator:
+    """A Reporter for the campaigns of one send or publish. Ctrl-C (or SIGTERM) during a campaign says how to
+    resume and exits 130; a campaign that cannot go on becomes one error saying what is still queued."""
+    from .progress import Reporter
+    reporter = Reporter()
+    try:
+        yield reporter
+    except KeyboardInterrupt:
+        if reporter.sending is None:
+            raise
+        reporter.close()
+        click.secho(f"\nStopped. Every outcome so far is recorded; run the same command again to finish "
+                    f"'{reporter.sending}'.", fg="yellow", err=True)
+        raise click.exceptions.Exit(130) from None
+    except SendingStopped as exc:
+        raise _stopped(store, reporter.sending, exc) from None
+    finally:
+        reporter.close()
 
-    def rate(done):
-        return f"{done / max(time.monotonic() - started, 1e-6):,.0f} msg/s" if done else ""
-    with click.progressbar(length=total, label=label, show_eta=True, item_show_func=rate) as bar:
-        yield lambda done, _total: bar.update(done - bar.pos, done)
 
-
-def _summarise(slug: str, result) -> None:
-    rate = (result.sent / result.seconds) if result.seconds else 0.0
-    line = (f"'{slug}': sent {result.sent}, failed {result.failed}, retried {result.retried}, "
-            f"possible duplicates {result.possible_duplicates}, skipped {result.skipped} "
-            f"in {result.seconds:.2f} s ({rate:,.0f} messages/s)")
-    click.secho(line, fg="red" if result.failed else None)
-    if result.possible_duplicates:
-        click.echo(f"  {plural(result.possible_duplicates, 'message')} may have reached the server before it could say so "
-                   "(a run stopped mid-send, or the server answered too late); they were sent again, so those "
-                   "readers may have two copies.")
+def _stopped(store, slug: str, error: SendingStopped) -> DeliveryError:
+    """Why sending stopped, and that nothing is lost: the deliveries still queued, and how to resume them."""
+    left = store.delivery_counts(store.get_campaign(slug).id).unfinished
+    return DeliveryError(f"{error.message}. Sending '{slug}' stopped with {plural(left, 'delivery', 'deliveries')} "
+                         "still queued, none lost: run the same command again (or let the next `publisher "
+                         "publish` run) to resume.", error.path, error.line)
 
 
 @main.command()
@@ -174,9 +113,10 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
     Example:
         publisher send sciatica-and-lower-back-pain --test-to me@example.com
     """
+    from ..sending.publish import compile_for, sending_lock
     config = ctx.config
-    post = _publishable(config, slug)
-    newsletter = compile_for(config, post)
+    newsletter = compile_for(config, _publishable(config, slug))
+    print_warnings(newsletter.warnings)
     with open_site_store(config) as store:
         if dry_run:
             return _dry_run_send(config, store, newsletter)
@@ -195,21 +135,19 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
 
 def _send_campaign(config, store, newsletter, secret: str, retry_failed: bool) -> int:
     """The campaign part of `send`, under the sending lock; returns how many deliveries failed."""
+    from ..sending.publish import requeue_failed, send_newsletter
     if retry_failed:
-        _requeue_failed(store, newsletter.slug)
-    return deliver(config, store, newsletter, secret).failed
-
-
-def _requeue_failed(store, slug: str) -> None:
-    """Queue the campaign's failed deliveries again, so that `deliver` sends them (a campaign not yet begun has
-    none: it is simply sent)."""
-    campaign = store.get_campaign(slug)
-    if campaign is not None:
-        count = store.requeue_failed(campaign.id, now=clock.now())
-        click.echo(f"Queued {plural(count, 'failed delivery', 'failed deliveries')} of '{slug}' again (never to people who have left since).")
+        count = requeue_failed(store, newsletter.slug)
+        if count is not None:
+            click.echo(f"Queued {plural(count, 'failed delivery', 'failed deliveries')} of '{newsletter.slug}' "
+                       "again (never to people who have left since).")
+    with delivering(store) as reporter:
+        report = send_newsletter(config, store, newsletter, secret, notify=reporter)
+    return report.result.failed if report.result else 0
 
 
 def _publishable(config, slug: str):
+    """The post SLUG, if it may be mailed now: published, neither a draft nor dated in the future."""
     from ..build.pipeline import load_site
     site, warnings = load_site(config, clock.now(), drafts=True)
     post = find_post(site.posts, slug, config.path(config.paths.posts))
@@ -227,11 +165,12 @@ def _dry_run_send(config, store, newsletter) -> None:
     campaign = store.get_campaign(newsletter.slug)
     if campaign is None:
         count = store.count_subscribers()["active"]
-        click.echo(f"Would send '{newsletter.subject}' to {plural(count, 'active subscriber')} via {describe_transport(config)}.")
+        click.echo(f"Would send '{newsletter.subject}' to {plural(count, 'active subscriber')} via "
+                   f"{describe_transport(config)}.")
         return
     left = store.delivery_counts(campaign.id).unfinished
-    click.echo(f"'{newsletter.slug}' was already sent ({campaign.status}); {plural(left, 'delivery', 'deliveries')} left to make "
-               f"via {describe_transport(config)}.")
+    click.echo(f"'{newsletter.slug}' was already sent ({campaign.status}); {plural(left, 'delivery', 'deliveries')} "
+               f"left to make via {describe_transport(config)}.")
 
 
 def _send_test(config, newsletter, secret: str, address: str) -> None:
@@ -265,6 +204,7 @@ def publish(ctx, send_latest: bool, dry_run: bool) -> None:
     Example:
         publisher publish --dry-run
     """
+    from ..sending.publish import sending_lock
     config = ctx.config
     try:
         with sending_lock(config), sigterm_as_ctrl_c():
@@ -277,48 +217,24 @@ def publish(ctx, send_latest: bool, dry_run: bool) -> None:
 
 
 def _publish(config, send_latest: bool, dry_run: bool) -> int:
-    """The whole publish under the lock; returns how many deliveries failed."""
+    """The whole publish under the lock: build, then mail (or, dry, say what would be mailed); returns how many
+    deliveries failed."""
     from ..build.pipeline import load_site
-    from ..sending.due import plan_publish
+    from ..sending.publish import plan, publish
     if dry_run:  # the posts are all a plan needs: nothing is rendered or written
         site, warnings = load_site(config, clock.now())
         print_warnings(warnings)
     else:
         site = run_build(config).site
     with open_site_store(config) as store:
-        first_run = not store.has_setting(FIRST_PUBLISH)
-        plan = plan_publish(site.posts, store.post_states(), first_run, send_latest)
         if dry_run:
-            return _show_plan(config, store, plan)
-        _record_archive(store, plan.archive, first_run)
-        newsletters = {post.slug: compile_for(config, post) for post in plan.send}
-        return _send_due(config, store, site, newsletters)
-
-
-def _record_archive(store, archive, first_run: bool) -> None:
-    for post in archive:
-        store.record_post(post.slug, "archived", now=clock.now())
-    store.setting(FIRST_PUBLISH, lambda: clock.now().isoformat())
-    if first_run:
-        click.echo(f"First publish: recorded {plural(len(archive), 'existing post')} as the archive, "
-                   "mailing none (--send-latest mails the newest).")
-
-
-def _send_due(config, store, site, newsletters: dict) -> int:
-    """Send the new posts' campaigns and finish any that an earlier run left unfinished."""
-    for slug in [c.slug for c in store.unfinished_campaigns()]:
-        if slug not in newsletters:
-            post = next((p for p in site.posts if p.slug == slug), None)
-            if post is None:
-                click.secho(f"Warning: the campaign for '{slug}' is unfinished, but the post is no longer published; "
-                            f"publish it again to finish the campaign.", fg="yellow", err=True)
-                continue
-            newsletters[slug] = compile_for(config, post)
-    if not newsletters:
+            return _show_plan(config, store, plan(store, site, send_latest))
+        with delivering(store) as reporter:
+            report = publish(config, store, site, lambda: signing_secret(config, store), send_latest=send_latest,
+                             notify=reporter)
+    if not report.campaigns:
         click.echo("No new posts to mail.")
-        return 0
-    secret = signing_secret(config, store)
-    return sum(deliver(config, store, newsletter, secret).failed for newsletter in newsletters.values())
+    return report.failed
 
 
 def _show_plan(config, store, plan) -> int:
@@ -326,7 +242,8 @@ def _show_plan(config, store, plan) -> int:
     if plan.archive:
         click.echo(f"Would record {plural(len(plan.archive), 'existing post')} as the archive, mailing none of them.")
     for post in plan.send:
-        click.echo(f"Would mail '{post.slug}' to {plural(active, 'active subscriber')} via {describe_transport(config)}.")
+        click.echo(f"Would mail '{post.slug}' to {plural(active, 'active subscriber')} via "
+                   f"{describe_transport(config)}.")
     if not plan.send:
         click.echo("No new posts to mail.")
     return 0

@@ -1,0 +1,75 @@
+"""publish() and send_newsletter() without the command line: a real SQLite store, a real SMTP server on
+127.0.0.1, plain data back, events told as they happen, nothing printed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from publisher.build.pipeline import load_site
+from publisher.config import load_config
+from publisher.sending.publish import (
+    Archived,
+    CampaignProgress,
+    CampaignReport,
+    Compiled,
+    publish,
+    requeue_failed,
+)
+from publisher.store.sqlite import open_store
+
+from ..fixtures_site import post_text
+
+SECRET = "a-test-secret-that-is-long-enough"
+NOW = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def smtp_site(site_dir, smtp_server):
+    config = load_config(site_dir.root / "publisher.toml",
+                         env={"PUBLISHER_SECRET_KEY": SECRET, "PUBLISHER_SMTP_URL": smtp_server.url})
+    return config, load_site(config, NOW)[0]
+
+
+def add_readers(store, count: int) -> list[str]:
+    emails = [f"reader{n}@example.com" for n in range(count)]
+    for email in emails:
+        store.add_subscriber(email, "", "active", "test", now=NOW)
+    return emails
+
+
+def test_publish_archives_first_then_mails_each_new_post_once_and_reports_plain_data(site_dir, smtp_server, capsys):
+    site_dir.post("old.md", post_text("Old", "2024-01-01"))
+    events: list = []
+    with open_store(site_dir.root / "publisher.db") as store:
+        emails = add_readers(store, 3)
+        config, site = smtp_site(site_dir, smtp_server)
+        first = publish(config, store, site, lambda: SECRET, now=lambda: NOW, notify=events.append)
+        assert (first.first_run, first.archived, first.campaigns, first.failed) == (True, ("old",), (), 0)
+        assert events == [Archived(1, True)] and smtp_server.received == []
+        site_dir.post("new.md", post_text("New", "2025-01-10"))
+        config, site = smtp_site(site_dir, smtp_server)
+        events.clear()
+        second = publish(config, store, site, lambda: SECRET, now=lambda: NOW, notify=events.append)
+    assert second.first_run is False and [c.slug for c in second.campaigns] == ["new"]
+    assert second.campaigns[0].result.sent == 3 and second.failed == 0
+    assert smtp_server.recipients() == Counter(dict.fromkeys(emails, 1))
+    assert isinstance(events[1], Compiled) and events[1].newsletter.slug == "new"
+    progress = [e for e in events if isinstance(e, CampaignProgress)]
+    assert progress[0] == CampaignProgress("new", 0, 3) and progress[-1] == CampaignProgress("new", 3, 3)
+    assert events[-1] == second.campaigns[0] and isinstance(events[-1], CampaignReport)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_a_refused_address_is_retried_by_requeue_never_for_someone_who_left(site_dir, smtp_server):
+    site_dir.post("news.md", post_text("News", "2025-01-10"))
+    with open_store(site_dir.root / "publisher.db") as store:
+        emails = add_readers(store, 3)
+        store.setting("first_publish", lambda: NOW.isoformat())
+        smtp_server.reply_at_rcpt(emails[1], "550 5.7.1 Refused by policy", times=1)
+        config, site = smtp_site(site_dir, smtp_server)
+        first = publish(config, store, site, lambda: SECRET, now=lambda: NOW)
+        assert first.failed == 1 and requeue_failed(store, "news", now=lambda: NOW) == 1
+        again = publish(config, store, site, lambda: SECRET, now=lambda: NOW)
+        assert requeue_failed(store, "elsewhere", now=lambda: NOW) is None
+    assert [c.result.sent for c in again.campaigns] == [1]
+    assert smtp_server.recipients() == Counter(dict.fromkeys(emails, 1))
