@@ -149,16 +149,17 @@ def _send_campaign(config, store, newsletter, secret: str, retry_failed: bool) -
 def _publishable(config, slug: str):
     """The post SLUG, if it may be mailed now: published, neither a draft nor dated in the future."""
     from ..build.pipeline import load_site
+    from ..content.posts import is_published
     site, warnings = load_site(config, clock.now(), drafts=True)
     post = find_post(site.posts, slug, config.path(config.paths.posts))
     print_warnings([w for w in warnings if w.path == post.source])
+    if is_published(post, site.now):
+        return post
     if post.draft:
         raise ContentError("is a draft, and drafts are never mailed; remove 'draft: true' to publish it",
                            post.source)
-    if post.date > site.now:
-        raise ContentError(f"is dated {post.date:%Y-%m-%d %H:%M}, in the future; the first `publisher publish` "
-                           "at or after that time mails it", post.source)
-    return post
+    raise ContentError(f"is dated {post.date:%Y-%m-%d %H:%M}, in the future; the first `publisher publish` "
+                       "at or after that time mails it", post.source)
 
 
 def _dry_run_send(config, store, newsletter) -> None:
