@@ -166,9 +166,9 @@ def campaign_site(work: Path, name: str, port: int, recipients: int) -> tuple[Pa
                f'\n[delivery]\nsmtp_url = "smtp://127.0.0.1:{port}"\n')
     (site / "publisher.toml").write_text(config, encoding="utf-8")
     sys.path.insert(0, str(ROOT / "src"))
-    from publisher.store.sqlite import NewSubscriber, open_store
+    from publisher.store import NewSubscriber, open_sqlite
     now = dt.datetime.now(dt.UTC)
-    with open_store(site / "publisher.db") as store:
+    with open_sqlite(site / "publisher.db") as store:
         store.add_subscribers((NewSubscriber(f"reader{n:05d}@bench.example.com", f"Reader {n}")
                                for n in range(recipients)), "bench", now=now)
     return site, "post-00019"

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.sending.lock import exclusive
-from publisher.store.sqlite import open_store
+from publisher.store import open_sqlite as open_store
 
 from ..fixtures_site import post_text
 
@@ -208,7 +207,7 @@ def test_a_publish_started_while_another_runs_says_so_and_exits_0(site_dir):
     add_readers(site_dir, 1)
     site_dir.run("publish", env=ENV)
     site_dir.post("p.md", post_text("P", "2025-01-01"))
-    with exclusive(site_dir.root / "publisher.db.lock"):
+    with open_store(site_dir.root / "publisher.db") as other, other.lock():
         result = site_dir.run("publish", env=ENV)
     assert result.exit_code == 0 and BUSY in result.output and "leaving the work to it" in result.output
     assert outbox(site_dir) == []
@@ -218,7 +217,7 @@ def test_a_publish_started_while_another_runs_says_so_and_exits_0(site_dir):
 def test_a_send_started_while_another_sender_runs_sends_nothing_says_so_and_exits_0(site_dir):
     add_readers(site_dir, 2)
     site_dir.post("p.md", post_text("P", "2025-01-01"))
-    with exclusive(site_dir.root / "publisher.db.lock"):
+    with open_store(site_dir.root / "publisher.db") as other, other.lock():
         result = site_dir.run("send", "p", env=ENV)
         test_copy = site_dir.run("send", "p", "--test-to", "me@example.com", env=ENV)
     assert result.exit_code == 0 and BUSY in result.output and "`publisher send p` again" in result.output

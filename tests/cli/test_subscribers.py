@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from publisher.store.sqlite import MIGRATIONS
+from publisher.store.migrations import MIGRATIONS
 
 from ..fixtures_site import SiteDir, post_text
 

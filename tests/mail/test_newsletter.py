@@ -25,7 +25,7 @@ from publisher.mail.newsletter import (
     render_web_version,
 )
 from publisher.mail.tokens import UNSUBSCRIBE, read_token
-from publisher.store.sqlite import Subscriber
+from publisher.store import Subscriber
 
 from ..fixtures_site import BASIC_TOML, BOOKING_TOML, post_text
 

@@ -20,7 +20,7 @@ import pytest
 from publisher.errors import ContentError, DeliveryError
 from publisher.sending.campaign import send_campaign
 from publisher.sending.transports import MaildirTransport, SmtpSettings, SmtpTransport
-from publisher.store.sqlite import NewSubscriber, Store, Subscriber, open_store
+from publisher.store import NewSubscriber, Store, Subscriber, open_sqlite as open_store
 
 from ..fixtures_smtp import free_port
 

@@ -13,7 +13,7 @@ from publisher.service.subscriber_csv import (
     validate_address,
     write_csv,
 )
-from publisher.store.sqlite import NewSubscriber, Subscriber
+from publisher.store import NewSubscriber, Subscriber
 
 WHEN = dt.datetime(2025, 6, 1, 8, 30, tzinfo=dt.UTC)
 

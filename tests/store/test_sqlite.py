@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import subprocess
+import sys
 import threading
 
 import pytest
 
-from publisher.errors import ConfigError
-from publisher.store.sqlite import (
-    MIGRATIONS,
-    DeliveryCounts,
-    NewSubscriber,
-    open_store,
-    stamp,
-)
+from publisher.errors import Busy, ConfigError
+from publisher.store import DeliveryCounts, NewSubscriber
+from publisher.store.migrations import MIGRATIONS
+from publisher.store.sqlite import open_sqlite
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
 def store(tmp_path):
-    with open_store(tmp_path / "publisher.db") as store:
+    with open_sqlite(tmp_path / "publisher.db") as store:
         yield store
 
 
@@ -32,21 +30,55 @@ def add_active(store, *emails):
 
 def test_new_database_is_created_in_wal_mode_at_the_latest_schema(tmp_path):
     path = tmp_path / "publisher.db"
-    with open_store(path) as store:
+    with open_sqlite(path) as store:
         assert store.schema_version == len(MIGRATIONS)
         add_active(store, "a@example.com")
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    with open_store(path) as store:
+    with open_sqlite(path) as store:
         assert [s.email for s in store.list_subscribers()] == ["a@example.com"]
 
 
 def test_a_path_in_a_missing_folder_or_naming_a_folder_is_refused_creating_nothing(tmp_path):
     with pytest.raises(ConfigError, match=r"\[database\] path: the folder .*/data does not exist; create it"):
-        open_store(tmp_path / "data" / "publisher.db")
+        open_sqlite(tmp_path / "data" / "publisher.db")
     assert not (tmp_path / "data").exists()
     with pytest.raises(ConfigError, match=r"\[database\] path: .* is a folder; name a file in it"):
-        open_store(tmp_path)
+        open_sqlite(tmp_path)
+
+
+HOLD_THE_LOCK = """
+import sys
+from pathlib import Path
+from publisher.store import open_sqlite
+with open_sqlite(Path(sys.argv[1])) as store, store.lock():
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_the_sending_lock_is_held_by_one_process_at_a_time_in_a_file_beside_the_database(tmp_path):
+    path = tmp_path / "publisher.db"
+    with open_sqlite(path):
+        pass
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with open_sqlite(path) as store:
+            with pytest.raises(Busy, match=r"^another publisher process is sending for this site "
+                                           rf"\(it holds {tmp_path}/publisher\.db\.lock\)$"):
+                with store.lock():
+                    add_active(store, "never@example.com")
+            assert store.list_subscribers() == []
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    with open_sqlite(path) as store, store.lock():
+        add_active(store, "a@example.com")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["publisher.db", "publisher.db.lock"]
+    with open_sqlite(path) as store:
+        assert [s.email for s in store.list_subscribers()] == ["a@example.com"]
 
 
 def test_one_mailbox_is_one_subscriber_whatever_the_case_of_its_address(store):
@@ -157,13 +189,13 @@ def test_recording_a_send_can_claim_the_next_delivery_in_the_same_commit(store):
 
 def test_rows_left_sending_by_a_crash_are_requeued_and_counted(tmp_path):
     path = tmp_path / "publisher.db"
-    with open_store(path) as store:
+    with open_sqlite(path) as store:
         add_active(store, "a@example.com", "b@example.com", "c@example.com")
         campaign = store.create_campaign("post", "Post", now=NOW)
         store.mark_sent(store.claim_next(campaign.id, NOW), "250 OK", "<1@x>", now=NOW)
         store.claim_next(campaign.id, NOW)
         store.claim_next(campaign.id, NOW)
-    with open_store(path) as store:
+    with open_sqlite(path) as store:
         assert store.recover_in_flight(campaign.id) == 2
         assert store.delivery_counts(campaign.id) == DeliveryCounts(queued=2, sent=1)
         assert [d.possible_duplicate for d in store.list_deliveries(campaign.id)] == [False, True, True]
@@ -203,13 +235,13 @@ def test_a_claim_skips_whoever_stopped_being_active_since_the_run_began(store):
 
 def test_two_connections_claiming_at_once_never_get_the_same_delivery(tmp_path):
     path = tmp_path / "publisher.db"
-    with open_store(path) as store:
+    with open_sqlite(path) as store:
         add_active(store, *(f"user{i}@example.com" for i in range(200)))
         campaign = store.create_campaign("post", "Post", now=NOW)
     claimed: list[int] = []
 
     def claim_all():
-        with open_store(path) as own:
+        with open_sqlite(path) as own:
             while (delivery := own.claim_next(campaign.id, NOW)) is not None:
                 claimed.append(delivery.id)
 
@@ -236,70 +268,19 @@ def test_times_without_a_time_zone_are_refused(store):
 
 
 def test_a_setting_is_made_once_and_then_kept_across_connections(tmp_path):
-    with open_store(tmp_path / "p.db") as store:
+    with open_sqlite(tmp_path / "p.db") as store:
         assert not store.has_setting("key")
         first = store.setting("key", lambda: "made-first")
         assert store.setting("key", lambda: "made-again") == first == "made-first"
-    with open_store(tmp_path / "p.db") as store:
+    with open_sqlite(tmp_path / "p.db") as store:
         assert store.has_setting("key") and store.setting("key", lambda: "other") == "made-first"
 
 
 def test_unfinished_campaigns_are_those_with_deliveries_left(tmp_path):
-    with open_store(tmp_path / "p.db") as store:
+    with open_sqlite(tmp_path / "p.db") as store:
         store.add_subscriber("a@example.com", now=NOW)
         store.create_campaign("one", "One", now=NOW)
         store.set_subscriber_status("a@example.com", "unsubscribed", now=NOW)
         done = store.create_campaign("empty", "Nobody", now=NOW)
         assert store.finish_campaign(done.id, now=NOW)
         assert [c.slug for c in store.unfinished_campaigns()] == ["one"]
-
-
-def old_database(path, subscribers, deliveries):
-    """A database file made by the schema before addresses were compared ignoring case, with its rows."""
-    conn = sqlite3.connect(path)
-    conn.executescript(";".join(MIGRATIONS[:2]))
-    conn.execute("PRAGMA user_version = 2")
-    for number, (email, name, status) in enumerate(subscribers, start=1):
-        conn.execute("INSERT INTO subscribers (email, name, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                     (email, name, status, f"2025-01-{number:02}T00:00:00.000000+00:00",
-                      f"2025-02-{number:02}T00:00:00.000000+00:00"))
-    for slug, status in (("old", "done"), ("new", "sending")):
-        conn.execute("INSERT INTO campaigns (slug, subject, status, created_at) VALUES (?, ?, ?, ?)",
-                     (slug, slug, status, stamp(NOW)))
-    for campaign_id, subscriber_id, status in deliveries:
-        conn.execute("INSERT INTO deliveries (campaign_id, subscriber_id, status, next_attempt_at, created_at,"
-                     " updated_at) VALUES (?, ?, ?, ?, ?, ?)", (campaign_id, subscriber_id, status, stamp(NOW),
-                                                                stamp(NOW), stamp(NOW)))
-    conn.commit()
-    conn.close()
-
-
-def test_migration_merges_case_duplicates_never_making_anyone_more_mailable(tmp_path):
-    path = tmp_path / "publisher.db"
-    old_database(path, [
-        ("alice@example.com", "Alice", "active"), ("bob@example.com", "Bob", "unsubscribed"),
-        ("Alice@example.com", "", "pending"), ("BOB@example.com", "Bobby", "active"),
-        ("cy@example.com", "Cy", "bounced"), ("CY@example.com", "", "active"),
-        ("dan@example.com", "Dan\r\nBcc: x\x1b[0m", "active"), ("eve@example.com", "Eve", "active"),
-    ], [(1, 1, "sent"), (1, 2, "sent"), (1, 4, "sent"), (1, 8, "sent"),
-        (2, 1, "queued"), (2, 4, "sent"), (2, 6, "queued"), (2, 7, "queued"), (2, 8, "queued")])
-    with open_store(path) as store:
-        assert store.schema_version == len(MIGRATIONS)
-        assert [(s.id, s.email, s.name, s.status) for s in store.list_subscribers()] == [
-            (1, "alice@example.com", "Alice", "active"), (2, "bob@example.com", "Bob", "unsubscribed"),
-            (5, "cy@example.com", "Cy", "bounced"), (7, "dan@example.com", "Dan Bcc: x [0m", "active"),
-            (8, "eve@example.com", "Eve", "active")]
-        alice = store.get_subscriber("ALICE@example.com")
-        assert alice.created_at == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-        assert alice.updated_at == dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
-        assert store.delivery_counts(1) == DeliveryCounts(sent=3)
-        new = store.get_campaign("new")
-        assert store.delivery_counts(new.id) == DeliveryCounts(queued=4, sent=1)
-        assert store.skip_inactive(new.id, now=NOW) == 1
-        claimed = [store.claim_next(new.id, NOW) for _ in range(4)]
-        assert [d and d.subscriber.email for d in claimed] == ["alice@example.com", "dan@example.com",
-                                                               "eve@example.com", None]
-        assert store.add_subscriber("Eve@Example.COM", now=NOW)[1] is False
-    with pytest.raises(sqlite3.IntegrityError):
-        with sqlite3.connect(path) as conn:
-            conn.execute("UPDATE subscribers SET email_key = 'eve@example.com' WHERE id = 7")

@@ -80,9 +80,9 @@ pass_context = click.make_pass_decorator(Context)
 
 
 def open_site_store(config):
-    """The site's database (database.path in publisher.toml); a Store, to use in a `with` block."""
-    from ..store.sqlite import open_store
-    return open_store(config.path(config.database.path), config.database.busy_timeout)
+    """The site's database ([database] in publisher.toml); a Store, to use in a `with` block."""
+    from ..store import open_store
+    return open_store(config)
 
 from . import author as _author  # noqa: E402,F401  (registers preview and check)
 from . import building as _site  # noqa: E402,F401  (registers the site commands)

@@ -113,7 +113,7 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
     Example:
         publisher send sciatica-and-lower-back-pain --test-to me@example.com
     """
-    from ..sending.publish import compile_for, sending_lock
+    from ..sending.publish import compile_for
     config = ctx.config
     newsletter = compile_for(config, _publishable(config, slug))
     print_warnings(newsletter.warnings)
@@ -124,7 +124,7 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
         if test_to:
             return _send_test(config, newsletter, secret, test_to)
         try:
-            with sending_lock(config), sigterm_as_ctrl_c():
+            with store.lock(), sigterm_as_ctrl_c():
                 failed = _send_campaign(config, store, newsletter, secret, retry_failed)
         except Busy:
             click.echo(f"{BUSY}; nothing was sent. Run `publisher send {slug}` again once it has finished.")
@@ -178,7 +178,7 @@ def _send_test(config, newsletter, secret: str, address: str) -> None:
     from ..mail.newsletter import make_renderer
     from ..sending.single import single_sender
     from ..sending.transports import make_transport
-    from ..store.sqlite import NewSubscriber
+    from ..store import NewSubscriber
     recipient = NewSubscriber(valid_address(address))
     single_sender(config, make_transport(config))(make_renderer(newsletter, secret, clock.now)(recipient))
     click.echo(f"Sent a test copy of '{newsletter.slug}' to {recipient.email} via {describe_transport(config)}; "
@@ -205,19 +205,19 @@ def publish(ctx, send_latest: bool, dry_run: bool) -> None:
     Example:
         publisher publish --dry-run
     """
-    from ..sending.publish import sending_lock
     config = ctx.config
-    try:
-        with sending_lock(config), sigterm_as_ctrl_c():
-            failed = _publish(config, send_latest, dry_run)
-    except Busy:
-        click.echo(f"{BUSY}; leaving the work to it (the next publish picks up whatever is left).")
-        return
+    with open_site_store(config) as store:
+        try:
+            with store.lock(), sigterm_as_ctrl_c():
+                failed = _publish(config, store, send_latest, dry_run)
+        except Busy:
+            click.echo(f"{BUSY}; leaving the work to it (the next publish picks up whatever is left).")
+            return
     if failed:
         exit_failed()
 
 
-def _publish(config, send_latest: bool, dry_run: bool) -> int:
+def _publish(config, store, send_latest: bool, dry_run: bool) -> int:
     """The whole publish under the lock: build, then mail (or, dry, say what would be mailed); returns how many
     deliveries failed."""
     from ..build.pipeline import load_site
@@ -227,12 +227,11 @@ def _publish(config, send_latest: bool, dry_run: bool) -> int:
         print_warnings(warnings)
     else:
         site = run_build(config).site
-    with open_site_store(config) as store:
-        if dry_run:
-            return _show_plan(config, store, plan(store, site, send_latest))
-        with delivering(store) as reporter:
-            report = publish(config, store, site, lambda: signing_secret(config, store), send_latest=send_latest,
-                             notify=reporter)
+    if dry_run:
+        return _show_plan(config, store, plan(store, site, send_latest))
+    with delivering(store) as reporter:
+        report = publish(config, store, site, lambda: signing_secret(config, store), send_latest=send_latest,
+                         notify=reporter)
     if not report.campaigns:
         click.echo("No new posts to mail.")
     return report.failed

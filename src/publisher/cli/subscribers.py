@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .. import clock
-from ..store.sqlite import SUBSCRIBER_STATUSES
+from ..store import SUBSCRIBER_STATUSES
 from . import Context, main, open_site_store, pass_context
 from .words import plural
 

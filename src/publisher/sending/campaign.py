@@ -34,7 +34,7 @@ from ..errors import (
     ServerBusy,
     TransientError,
 )
-from ..store.sqlite import Campaign, Delivery, Store, Subscriber
+from ..store import Campaign, Delivery, Store, Subscriber
 from .transports import Transport
 
 POLL_SECONDS = 0.2

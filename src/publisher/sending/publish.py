@@ -90,17 +90,6 @@ def _ignore(event: Event) -> None:
     """The default `notify`: nobody is listening."""
 
 
-def sending_lock(config: Config) -> AbstractContextManager[None]:
-    """The site's sending lock (a file beside the database), to hold while delivering: one `send` or `publish`
-    at a time, since a second would resend the first one's messages in flight. Entering it raises Busy when
-    another process holds it."""
-    from ..store.sqlite import check_database_path
-    from .lock import exclusive
-    database = config.path(config.database.path)
-    check_database_path(database)
-    return exclusive(database.with_name(database.name + ".lock"))
-
-
 def plan(store: Store, site: Site, send_latest: bool = False) -> PublishPlan:
     """What a publish of `site` would archive and mail now, deciding nothing and writing nothing."""
     return plan_publish(site.posts, store.post_states(), not store.has_setting(FIRST_PUBLISH), send_latest)

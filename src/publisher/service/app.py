@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -35,11 +34,11 @@ from ..build.theme import make_env
 from ..clock import now as clock_now
 from ..config import Config, find_config, load_config
 from ..content.site import Site
-from ..errors import DatabaseBusy, DeliveryError, SignUpError, TokenError, TokenExpired
+from ..errors import ConfigError, DatabaseBusy, DeliveryError, SignUpError, TokenError, TokenExpired
 from ..mail.tokens import check_secret
 from ..sending.single import single_sender
 from ..sending.transports import Transport, make_transport
-from ..store.sqlite import Store, open_store
+from ..store import Store, open_store
 from .subscriptions import ONE_CLICK, Subscriptions, read_sign_up
 
 MAX_BODY_BYTES = 4_096
@@ -203,7 +202,7 @@ def _add_routes(app: Flask, service: Subscriptions, limiters: tuple[ClientLimite
     def healthz():
         try:
             store.check_writable()
-        except (DatabaseBusy, sqlite3.Error) as exc:
+        except (DatabaseBusy, ConfigError) as exc:
             log.error("health check: the database cannot be written: %s", exc)
             return Response("unavailable: the database cannot be written (see the log)\n", 503,
                             {"Retry-After": str(RETRY_AFTER_SECONDS)}, content_type="text/plain; charset=utf-8")
@@ -258,7 +257,7 @@ def _origin(url: str) -> str:
 def build_app(config: Config, proxies: int = 0) -> Flask:
     """The service with the site's own store and mail transport, as `publish` uses them."""
     check_secret(config.secrets.secret_key)
-    store = open_store(config.path(config.database.path), config.database.busy_timeout)
+    store = open_store(config)
     return create_app(config, store=store, connect=make_transport(config), proxies=proxies)
 
 

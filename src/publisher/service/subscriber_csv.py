@@ -21,7 +21,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from ..errors import ContentError
-from ..store.sqlite import CONTROL_CHARACTERS, NewSubscriber, Subscriber, fold_email
+from ..store import CONTROL_CHARACTERS, NewSubscriber, Subscriber, fold_email
 
 EMAIL_HEADERS = ("email", "email address", "e mail", "e mail address", "mail")
 NAME_HEADERS = ("name", "full name", "display name")

@@ -23,7 +23,7 @@ from ..config import Config
 from ..content.posts import Post, find_posts, is_published
 from ..errors import PublisherError, SignUpError, TokenError
 from ..mail.tokens import CONFIRM, UNSUBSCRIBE, TokenData, read_token
-from ..store.sqlite import CONTROL_CHARACTERS, Store
+from ..store import CONTROL_CHARACTERS, Store
 from .emails import (
     WELCOME_POSTS,
     Notice,

@@ -1,1 +1,34 @@
-"""Where subscribers, campaigns and deliveries are kept."""
+"""Where subscribers, campaigns and deliveries are kept: the `Store` protocol, its records, and `open_store`,
+which opens the database publisher.toml's `[database]` names. Outside this package nothing knows which
+database that is."""
+
+from __future__ import annotations
+
+from ..config import Config
+from .base import Store
+from .records import (
+    CONTROL_CHARACTERS,
+    DELIVERY_STATUSES,
+    POST_STATES,
+    SUBSCRIBER_STATUSES,
+    Campaign,
+    Delivery,
+    DeliveryCounts,
+    Moment,
+    NewSubscriber,
+    Subscriber,
+    fold_email,
+    normalize_email,
+)
+from .sqlite import open_sqlite
+
+__all__ = ["CONTROL_CHARACTERS", "DELIVERY_STATUSES", "POST_STATES", "SUBSCRIBER_STATUSES", "Campaign", "Delivery",
+           "DeliveryCounts", "Moment", "NewSubscriber", "Store", "Subscriber", "fold_email", "normalize_email",
+           "open_sqlite", "open_store"]
+
+
+def open_store(config: Config) -> Store:
+    """The site's store, its schema brought up to date, to use in a `with` block. `[database]` names it: today
+    an SQLite file (`path`), whose writes wait up to `busy_timeout` seconds for another process's."""
+    database = config.database
+    return open_sqlite(config.path(database.path), database.busy_timeout)

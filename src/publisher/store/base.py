@@ -1,0 +1,126 @@
+"""The `Store` protocol: every operation the campaign runner, the subscription service and the commands ask of
+the database, whichever database it is, and the site's sending lock, which belongs to the store too.
+
+Times are passed in (aware datetimes or ISO strings), never read by a store; naive times are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from .records import Campaign, Delivery, DeliveryCounts, Moment, NewSubscriber, Subscriber
+
+
+class Store(Protocol):
+    """Subscribers, campaigns with their deliveries, published posts and settings; use it in a `with` block."""
+
+    def __enter__(self) -> Store:
+        """The store itself, closed when the block ends."""
+
+    def __exit__(self, *exc_info) -> None:
+        """Close the store."""
+
+    def close(self) -> None:
+        """Let go of the database; the store cannot be used afterwards."""
+
+    def lock(self) -> AbstractContextManager[None]:
+        """The site's sending lock, held for the block: one `send` or `publish` at a time; Busy at once when
+        another process holds it."""
+
+    @property
+    def schema_version(self) -> int:
+        """How far the database's schema has been brought, for the health check."""
+
+    def check_writable(self) -> None:
+        """Start a write and end it, writing nothing: DatabaseBusy when the database is held past the busy
+        timeout, ConfigError when it cannot be written at all."""
+
+    def add_subscriber(self, email: str, name: str = "", status: str = "active", source: str = "",
+                       *, now: Moment) -> tuple[Subscriber, bool]:
+        """Add one subscriber unless the address is already known; returns (subscriber, whether it was added)."""
+
+    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment) -> int:
+        """Add every new address at once, leaving known ones untouched; returns how many were added."""
+
+    def get_subscriber(self, email: str) -> Subscriber | None:
+        """The subscriber with this address, in whatever case it is written; None when unknown."""
+
+    def set_subscriber_status(self, email: str, status: str, *, now: Moment) -> Subscriber | None:
+        """Change a subscriber's status; None when the address is unknown."""
+
+    def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
+        """Subscribers in the order they were added, optionally only those with one status."""
+
+    def count_subscribers(self) -> dict[str, int]:
+        """How many subscribers have each status (every status present, zero included)."""
+
+    def request_subscription(self, email: str, name: str = "", *, now: Moment) -> Subscriber:
+        """A sign-up from the web form: new, unsubscribed or bounced becomes pending; others stay as they are."""
+
+    def confirm_subscriber(self, email: str, pending_by: Moment, *, now: Moment) -> bool:
+        """Activate a subscriber pending since `pending_by` or earlier; True only for the call that did."""
+
+    def unsubscribe(self, email: str, *, now: Moment) -> bool:
+        """Unsubscribe an active or pending subscriber; returns whether anything changed."""
+
+    def create_campaign(self, slug: str, subject: str, *, now: Moment) -> Campaign:
+        """The campaign for a post, queuing one delivery per active subscriber; the existing one if already made."""
+
+    def get_campaign(self, slug: str) -> Campaign | None:
+        """The campaign for the post `slug`; None when it has none."""
+
+    def list_campaigns(self) -> list[Campaign]:
+        """Every campaign, newest first."""
+
+    def unfinished_campaigns(self) -> list[Campaign]:
+        """Campaigns with deliveries still to make (e.g. after a crash), oldest first."""
+
+    def delivery_counts(self, campaign_id: int) -> DeliveryCounts:
+        """How many of the campaign's deliveries have each status."""
+
+    def finish_campaign(self, campaign_id: int, *, now: Moment) -> bool:
+        """Mark the campaign done if no delivery is queued or in flight; returns whether it is done."""
+
+    def requeue_failed(self, campaign_id: int, *, now: Moment) -> int:
+        """Queue the failed deliveries to people still active again and reopen the campaign; returns how many."""
+
+    def claim_next(self, campaign_id: int, now: Moment) -> Delivery | None:
+        """Atomically move the next due queued delivery to 'sending' (counting the attempt) and return it."""
+
+    def next_due(self, campaign_id: int) -> dt.datetime | None:
+        """When the earliest queued delivery may be tried; None when nothing is queued."""
+
+    def mark_sent_and_claim_next(self, delivery: Delivery, reply: str, message_id: str, *,
+                                 now: Moment) -> Delivery | None:
+        """Record the delivery sent and claim the campaign's next one, both at once."""
+
+    def mark_retry(self, delivery: Delivery, reply: str, next_attempt_at: Moment, *, possible_duplicate: bool = False,
+                   now: Moment) -> None:
+        """Queue the delivery again, not before `next_attempt_at`; `possible_duplicate` if it may have arrived."""
+
+    def mark_failed(self, delivery: Delivery, reply: str, bounce: bool, *, now: Moment) -> None:
+        """Record a failed delivery; `bounce` (mailbox unknown) also marks the subscriber bounced."""
+
+    def release(self, delivery: Delivery, *, now: Moment) -> None:
+        """Return a claimed delivery that was certainly not sent to the queue, uncounting the attempt."""
+
+    def recover_in_flight(self, campaign_id: int) -> int:
+        """After a crash: queue again, as possible duplicates, deliveries left in 'sending'; returns how many."""
+
+    def skip_inactive(self, campaign_id: int, *, now: Moment) -> int:
+        """Mark queued deliveries to people no longer active as skipped; returns how many."""
+
+    def record_post(self, slug: str, state: str, *, now: Moment) -> None:
+        """Remember that a post was archived (never to be mailed) or sent."""
+
+    def post_states(self) -> dict[str, str]:
+        """Every remembered post's slug and state."""
+
+    def setting(self, name: str, make: Callable[[], str]) -> str:
+        """The stored value of `name`, storing `make()` first if there is none, the same for every process."""
+
+    def has_setting(self, name: str) -> bool:
+        """Whether a value is stored for `name`."""

@@ -1,0 +1,98 @@
+"""What the store keeps, as plain frozen dataclasses every backend returns, and the rules for addresses.
+
+An address is kept as given (domain lower-cased) for sending, and compared ignoring case: one mailbox is one
+subscriber.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+SUBSCRIBER_STATUSES = ("pending", "active", "unsubscribed", "bounced")
+DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "skipped")
+POST_STATES = ("archived", "sent")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+Moment = dt.datetime | str
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str
+    status: str
+    source: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class NewSubscriber:
+    """A subscriber to add, e.g. one row of an imported CSV (created_at None means 'now')."""
+
+    email: str
+    name: str = ""
+    status: str = "active"
+    created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    slug: str
+    subject: str
+    status: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    campaign_id: int
+    subscriber: Subscriber
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_reply: str
+    message_id: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    possible_duplicate: bool = False  # it may have reached the reader before it was sent again
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    queued: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.sending + self.sent + self.failed + self.skipped
+
+    @property
+    def unfinished(self) -> int:
+        return self.queued + self.sending
+
+
+def normalize_email(email: str) -> str:
+    """The address as stored: trimmed, domain lower-cased, local part as given ('Bo@EX.com' -> 'Bo@ex.com')."""
+    local, _, domain = email.strip().rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def fold_email(email: str) -> str:
+    """The address as compared: one mailbox whatever the case it is written in ('Bo@EX.com' -> 'bo@ex.com')."""
+    return normalize_email(email).lower()
+
+
+def check_value(value: str, allowed: tuple[str, ...]) -> None:
+    """ValueError for a status or state the store does not know, before anything is written."""
+    if value not in allowed:
+        raise ValueError(f"unknown value {value!r}; expected one of {', '.join(allowed)}")
