@@ -10,10 +10,12 @@ import threading
 
 import pytest
 
-from publisher.errors import Busy, ConfigError
+from publisher.errors import Busy, ConfigError, DatabaseBusy
 from publisher.store import DeliveryCounts, NewSubscriber
 from publisher.store.migrations import MIGRATIONS
 from publisher.store.sqlite import open_sqlite
+
+from ..fixtures_site import held
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -45,6 +47,18 @@ def test_a_path_in_a_missing_folder_or_naming_a_folder_is_refused_creating_nothi
     assert not (tmp_path / "data").exists()
     with pytest.raises(ConfigError, match=r"\[database\] path: .* is a folder; name a file in it"):
         open_sqlite(tmp_path)
+
+
+def test_an_up_to_date_database_opens_and_reads_while_another_connection_writes(tmp_path):
+    path = tmp_path / "publisher.db"
+    with open_sqlite(path) as store:
+        add_active(store, "a@example.com")
+    with held(path), open_sqlite(path, busy_timeout=0.2) as store:
+        assert [s.email for s in store.list_subscribers()] == ["a@example.com"]
+        with pytest.raises(DatabaseBusy, match="has held it for more than 0.2 s"):
+            add_active(store, "b@example.com")
+    with open_sqlite(path) as store:
+        assert [s.email for s in store.list_subscribers()] == ["a@example.com"]
 
 
 HOLD_THE_LOCK = """

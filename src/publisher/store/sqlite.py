@@ -24,7 +24,8 @@ from .sqlite_connection import BUSY_TIMEOUT_SECONDS, database_errors, stamp
 def open_sqlite(path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> SqliteStore:
     """Open (creating the file, not its folder, if needed) the database at `path`, bringing its schema up to
     date if it is behind; ConfigError when `path` cannot be a database file. A write waits up to
-    `busy_timeout` seconds for another process's; after that it fails with DatabaseBusy."""
+    `busy_timeout` seconds for another process's; after that it fails with DatabaseBusy. A database already
+    up to date is opened without writing, so reading it never waits for a writer."""
     check_database_path(path)
     with database_errors(path, busy_timeout):
         conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
@@ -38,14 +39,15 @@ def open_sqlite(path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Sqlit
 
 
 def _prepare(conn: sqlite3.Connection, busy_timeout: float) -> None:
-    """Set the connection's pragmas and migrate the schema (refusing one that is ahead)."""
+    """Set the connection's pragmas and migrate the schema if it is behind (refusing one that is ahead)."""
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-    migration_due(conn)
+    due = migration_due(conn)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
-    migrate(conn)
+    if due:
+        migrate(conn)
 
 
 def check_database_path(path: Path) -> None:
