@@ -22,7 +22,8 @@ from werkzeug.serving import make_server
 from publisher.config import load_config
 from publisher.sending.transports import make_transport
 from publisher.service.app import create_app
-from publisher.store import Store, open_sqlite as open_store
+from publisher.store import Store
+from publisher.store import open_sqlite as open_store
 from publisher.store.sqlite import BUSY_TIMEOUT_SECONDS
 
 from .fixtures_site import BASIC_TOML, BOOKING_TOML, post_text

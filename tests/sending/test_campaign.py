@@ -20,7 +20,8 @@ import pytest
 from publisher.errors import ContentError, DeliveryError
 from publisher.sending.campaign import send_campaign
 from publisher.sending.transports import MaildirTransport, SmtpSettings, SmtpTransport
-from publisher.store import NewSubscriber, Store, Subscriber, open_sqlite as open_store
+from publisher.store import NewSubscriber, Store, Subscriber
+from publisher.store import open_sqlite as open_store
 
 from ..fixtures_smtp import free_port
 

@@ -16,7 +16,7 @@ from publisher.sending.publish import (
     publish,
     requeue_failed,
 )
-from publisher.store.sqlite import open_store
+from publisher.store import open_sqlite as open_store
 
 from ..fixtures_site import post_text
 

@@ -21,7 +21,8 @@ from publisher.errors import ConfigError
 from publisher.mail.newsletter import compile_newsletter, personalise
 from publisher.mail.tokens import CONFIRM, UNSUBSCRIBE, make_token
 from publisher.service.app import ClientLimiter, load_app
-from publisher.store import NewSubscriber, open_sqlite as open_store
+from publisher.store import NewSubscriber
+from publisher.store import open_sqlite as open_store
 
 from ..fixtures_site import held, post_text
 from ..fixtures_smtp import free_port

@@ -15,7 +15,8 @@ from publisher.config import load_config
 from publisher.errors import SignUpError
 from publisher.sending.transports import MaildirTransport
 from publisher.service.subscriptions import SignUp, Subscriptions, read_sign_up
-from publisher.store import NewSubscriber, open_sqlite as open_store
+from publisher.store import NewSubscriber
+from publisher.store import open_sqlite as open_store
 
 from ..fixtures_site import BASIC_TOML, post_text
 

@@ -11,7 +11,14 @@ from collections.abc import Callable
 
 import click
 
-from ..sending.publish import Archived, CampaignProgress, CampaignReport, Compiled, Event, Orphaned
+from ..sending.publish import (
+    Archived,
+    CampaignProgress,
+    CampaignReport,
+    Compiled,
+    Event,
+    Orphaned,
+)
 from .building import print_warnings
 from .words import plural
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from .. import clock
@@ -17,7 +16,7 @@ from ..config import Config
 from ..content.posts import Post
 from ..content.site import Site
 from ..mail.newsletter import Newsletter
-from ..store.sqlite import DeliveryCounts, Store
+from ..store import DeliveryCounts, Store
 from .campaign import CampaignResult, send_campaign
 from .due import PublishPlan, plan_publish
 from .transports import Transport, make_transport

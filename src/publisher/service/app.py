@@ -34,7 +34,14 @@ from ..build.theme import make_env
 from ..clock import now as clock_now
 from ..config import Config, find_config, load_config
 from ..content.site import Site
-from ..errors import ConfigError, DatabaseBusy, DeliveryError, SignUpError, TokenError, TokenExpired
+from ..errors import (
+    ConfigError,
+    DatabaseBusy,
+    DeliveryError,
+    SignUpError,
+    TokenError,
+    TokenExpired,
+)
 from ..mail.tokens import check_secret
 from ..sending.single import single_sender
 from ..sending.transports import Transport, make_transport

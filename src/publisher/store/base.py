@@ -11,7 +11,14 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from .records import Campaign, Delivery, DeliveryCounts, Moment, NewSubscriber, Subscriber
+from .records import (
+    Campaign,
+    Delivery,
+    DeliveryCounts,
+    Moment,
+    NewSubscriber,
+    Subscriber,
+)
 
 
 class Store(Protocol):

@@ -5,7 +5,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from .records import SUBSCRIBER_STATUSES, Moment, NewSubscriber, Subscriber, check_value, fold_email, normalize_email
+from .records import (
+    SUBSCRIBER_STATUSES,
+    Moment,
+    NewSubscriber,
+    Subscriber,
+    check_value,
+    fold_email,
+    normalize_email,
+)
 from .sqlite_connection import SqliteConnection, read_time, stamp
 
 SUBSCRIBER_COLUMNS = "s.id, s.email, s.name, s.status, s.source, s.created_at, s.updated_at"
