@@ -1,1 +1,1 @@
-"""Getting newsletters to subscribers: which posts are due, campaigns, transports, the lock."""
+"""Getting newsletters to subscribers: which posts are due, the publish run, campaigns, single messages, transports."""
