@@ -51,6 +51,7 @@ def test_slug_from_front_matter_and_filename():
     ("---\ntitle: A\ndate: 2024-01-01\nbody without closing", 1, "not closed"),
     ("---\ntitle: [unclosed\ndate: 2024-01-01\n---\nx", 3, "not valid YAML"),
     ("---\ndate: 2024-01-01\n---\nx", 1, "title: missing"),
+    ("---\ndate: 2024-01-01\n---\nStart a post with its title, like this:\ntitle: A post\n", 1, "title: missing"),
     ("---\ntitle: A\n---\nx", 1, "date: missing"),
     ("---\ntitle: A\ndate: 3rd May\n---\nx", 3, "date: expected YYYY-MM-DD"),
     ("---\ntitle: A\ndate: 2024-13-45\n---\nx", 3, "impossible date"),

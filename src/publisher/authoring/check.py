@@ -22,7 +22,7 @@ import jinja2
 from ..build.pipeline import Build
 from ..build.theme import template_error
 from ..config import Config
-from ..content.posts import Post
+from ..content.posts import Post, front_matter_end, key_line
 from ..content.site import Site
 from ..errors import Problems, PublisherError
 from ..mail.newsletter import Newsletter, compile_newsletter, personalise
@@ -257,21 +257,6 @@ def _feed_problem(issue: FeedIssue, posts: Mapping[str, Post], config: Config, s
         return Problem(ERROR, f"{message}; check site.{key}", sources.config_name,
                        toml_line(sources.config_text, "site", key))
     return Problem(ERROR, message, Path(config.paths.output) / issue.feed, issue.line)
-
-
-def key_line(text: str, key: str) -> int | None:
-    """The line of `key:` in a post's front matter."""
-    end = front_matter_end(text)
-    for number, line in enumerate(text.splitlines()[:end], start=1):
-        if re.match(rf"{re.escape(key)}\s*:", line):
-            return number
-    return None
-
-
-def front_matter_end(text: str) -> int:
-    """The line of the '---' that closes the front matter (1 when there is none)."""
-    lines = text.splitlines()
-    return next((n for n, line in enumerate(lines[1:], start=2) if line.strip() == "---"), 1)
 
 
 def toml_line(text: str, section: str, key: str | None = None) -> int | None:

@@ -147,7 +147,7 @@ def parse_post(path: Path, text: str, site_url: str, tz: ZoneInfo, allow_html: b
     image_alt = _text(path, text, meta, "image_alt")
     if image and not image_alt:
         warnings.append(ContentError("image has no image_alt; describe the picture for screen readers",
-                                     path, _line_of(text, "image")))
+                                     path, key_line(text, "image")))
     if _EMPTY_ALT.search(body_html):
         warnings.append(ContentError("an image in the body has no alt text; write ![what it shows](…)", path))
     if RAW_HTML_OMITTED in body_html:
@@ -208,19 +208,29 @@ def _impossible_date_line(text: str) -> int | None:
     return None
 
 
-def _line_of(text: str, key: str) -> int | None:
-    m = re.search(rf"^{re.escape(key)}\s*:", text, re.M)
-    return text.count("\n", 0, m.start()) + 1 if m else None
+def key_line(text: str, key: str) -> int | None:
+    """The line of `key:` in a post's front matter; None when it is not there (a line of the body never counts)."""
+    end = front_matter_end(text)
+    for number, line in enumerate(text.split("\n")[:end], start=1):
+        if re.match(rf"{re.escape(key)}\s*:", line):
+            return number
+    return None
+
+
+def front_matter_end(text: str) -> int:
+    """The line of the '---' that closes the front matter (1 when there is none)."""
+    lines = text.split("\n")
+    return next((n for n, line in enumerate(lines[1:], start=2) if line.strip() == "---"), 1)
 
 
 def _unknown_key(path: Path, text: str, key) -> ContentError:
     close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(KNOWN_KEYS)}"
-    return ContentError(f"unknown front matter key '{key}' is ignored; {hint}", path, _line_of(text, str(key)))
+    return ContentError(f"unknown front matter key '{key}' is ignored; {hint}", path, key_line(text, str(key)))
 
 
 def _fail(path: Path, text: str, key: str, msg: str) -> ContentError:
-    return ContentError(f"{key}: {msg}", path, _line_of(text, key) or 1)
+    return ContentError(f"{key}: {msg}", path, key_line(text, key) or 1)
 
 
 def _text(path: Path, text: str, meta: dict, key: str, required: bool = False) -> str:
