@@ -17,8 +17,8 @@ from publisher.build.theme import make_env
 from publisher.config import load_config
 from publisher.content.posts import parse_post
 from publisher.errors import ConfigError, ContentError, DeliveryError, PublisherError
+from publisher.mail.compose import compile_mjml
 from publisher.mail.newsletter import (
-    compile_mjml,
     compile_newsletter,
     make_renderer,
     personalise,
@@ -335,3 +335,14 @@ def test_a_sender_name_beyond_ascii_is_encoded(tmp_path):
     raw, msg = send(compiled(load_config(path, env={})))
     assert raw.split(b"\r\n\r\n")[0].isascii()
     assert decoded(raw, "From") == "Zoë’s Clinic <news@example.com>"
+
+
+def test_a_site_newsletter_that_mjml_refuses_names_its_file_and_line_not_the_post(config, tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "newsletter.mjml").write_text(
+        "<mjml>\n  <mj-body>\n    <mj-section><mj-column><mj-text>{{ post.title }}</mj-text></mj-column>"
+        "</mj-section>\n    <mj-include path=\"footer.mjml\" />\n  </mj-body>\n</mjml>\n", encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        compile_newsletter(make_post(config), config, make_env(templates))
+    assert str(caught.value).startswith("templates/newsletter.mjml:4: the email could not be compiled (unable to")

@@ -14,7 +14,7 @@ from publisher.build.theme import make_env
 from publisher.config import load_config
 from publisher.content.posts import parse_post
 from publisher.errors import ContentError, TokenExpired
-from publisher.mail.newsletter import compile_mjml
+from publisher.mail.compose import compile_mjml
 from publisher.mail.tokens import CONFIRM, UNSUBSCRIBE, read_token
 from publisher.service.emails import (
     compile_confirmation,
@@ -166,3 +166,14 @@ def load_config_without_booking(tmp_path: Path):
     path.parent.mkdir(parents=True)
     path.write_text(BASIC_TOML, encoding="utf-8")
     return load_config(path, env={"PUBLISHER_SECRET_KEY": SECRET})
+
+
+def test_a_site_confirmation_that_mjml_refuses_names_its_file_and_line(tmp_path, config):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "confirm.mjml").write_text(
+        '{% extends "_notice.mjml" %}\n{% block heading %}One more step{% endblock %}\n{% block content %}\n'
+        '        <mj-include path="buttons.mjml" />\n{% endblock %}\n', encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        compile_confirmation(config, make_env(templates))
+    assert str(caught.value).startswith("templates/confirm.mjml:4: the email could not be compiled (unable to load")
