@@ -15,6 +15,7 @@ from publisher.config import load_config
 from publisher.content.posts import parse_post
 from publisher.errors import ContentError, TokenExpired
 from publisher.mail.compose import compile_mjml
+from publisher.mail.newsletter import compile_newsletter
 from publisher.mail.tokens import CONFIRM, UNSUBSCRIBE, read_token
 from publisher.service.emails import (
     compile_confirmation,
@@ -177,3 +178,23 @@ def test_a_site_confirmation_that_mjml_refuses_names_its_file_and_line(tmp_path,
     with pytest.raises(ContentError) as caught:
         compile_confirmation(config, make_env(templates))
     assert str(caught.value).startswith("templates/confirm.mjml:4: the email could not be compiled (unable to load")
+
+
+def dark_mode_rules(html: str) -> str:
+    return next(style.split("</style>")[0] for style in html.split("<style")[1:] if "color-scheme: dark" in style)
+
+
+def test_every_email_shares_one_head_that_a_site_overrides_in_one_file(tmp_path, config):
+    post = posts(config, 1)[0]
+    emails = [compile_newsletter(post, config, make_env()).html, compile_confirmation(config, make_env()).html,
+              compile_welcome(config, make_env(), [post]).html]
+    assert len({dark_mode_rules(html) for html in emails}) == 1
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "_email_head.mjml").write_text(
+        '  <mj-head>\n    <mj-title>{{ subject }}</mj-title>\n    <mj-attributes>\n'
+        '      <mj-all font-family="Georgia, serif" />\n    </mj-attributes>\n  </mj-head>\n', encoding="utf-8")
+    env = make_env(templates)
+    for html in (compile_newsletter(post, config, env).html, compile_confirmation(config, env).html,
+                 compile_welcome(config, env, [post]).html):
+        assert "font-family:Georgia, serif" in html and "Segoe UI" not in html
