@@ -139,7 +139,5 @@ def _template_sources(env: jinja2.Environment, name: str, seen: set[str]) -> lis
 
 def _shown(path: Path, root: Path) -> Path:
     """The path relative to the site's folder when it is inside it (templates/x.mjml), else as it is."""
-    try:
-        return path.resolve().relative_to(root)
-    except ValueError:
-        return path
+    resolved = path.resolve()
+    return resolved.relative_to(root) if resolved.is_relative_to(root) else path

@@ -1,10 +1,9 @@
 """Newsletters: a Post compiled once into a `Newsletter`, then personalised into an EmailMessage per recipient.
 
 Compiling (once per post) runs templates/newsletter.mjml through the email compile step (compose.py) and
-checks the size. Personalising (once per
-recipient) only fills the recipient's values into those prepared strings: no template, no MJML, no CSS.
-The per-recipient values sit in the compiled HTML and text as placeholders whose names carry a hash of the
-post, so no text an author writes can ever be mistaken for one.
+checks the size. Personalising (once per recipient) only fills the recipient's values into the prepared
+strings: no template, no MJML, no CSS. The placeholders' names carry a hash of the post, so no text an author
+writes can ever be mistaken for one.
 """
 
 from __future__ import annotations
