@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import signal
 import threading
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ def signing_secret(config, store=None) -> str:
     if not store.has_setting(LOCAL_KEY):
         click.secho("Note: PUBLISHER_SECRET_KEY is not set, so links in the outbox are signed with a key kept in "
                     f"{config.database.path}; set it before sending over SMTP.", fg="yellow", err=True)
+    import secrets
     return store.setting(LOCAL_KEY, lambda: secrets.token_urlsafe(32))
 
 

@@ -4,7 +4,8 @@ database that is."""
 
 from __future__ import annotations
 
-from ..config import Config
+from typing import TYPE_CHECKING
+
 from .base import Store
 from .records import (
     CONTROL_CHARACTERS,
@@ -20,7 +21,10 @@ from .records import (
     fold_email,
     normalize_email,
 )
-from .sqlite import open_sqlite
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from .sqlite import SqliteStore
 
 __all__ = ["CONTROL_CHARACTERS", "DELIVERY_STATUSES", "POST_STATES", "SUBSCRIBER_STATUSES", "Campaign", "Delivery",
            "DeliveryCounts", "Moment", "NewSubscriber", "Store", "Subscriber", "fold_email", "normalize_email",
@@ -32,3 +36,9 @@ def open_store(config: Config) -> Store:
     an SQLite file (`path`), whose writes wait up to `busy_timeout` seconds for another process's."""
     database = config.database
     return open_sqlite(config.path(database.path), database.busy_timeout)
+
+
+def open_sqlite(path, busy_timeout: float | None = None) -> SqliteStore:
+    """The SQLite store in the file at `path` (loaded on first use, so `publisher --help` does not pay for it)."""
+    from .sqlite import open_sqlite as open_file
+    return open_file(path) if busy_timeout is None else open_file(path, busy_timeout)
