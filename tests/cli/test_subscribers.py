@@ -84,6 +84,13 @@ def test_import_does_not_resubscribe_people_who_left(site_dir):
     assert site_dir.run("subscribers", "list").stdout == "ann@example.com\tunsubscribed\n"
 
 
+def test_an_import_listing_someone_as_subscribed_and_unsubscribed_never_makes_them_mailable(site_dir):
+    (site_dir.root / "list.csv").write_text("email,status\nBo@example.com,subscribed\nbo@example.com,unsubscribed\n")
+    assert site_dir.run("subscribers", "import", str(site_dir.root / "list.csv")).exit_code == 0
+    assert site_dir.run("subscribers", "list").stdout == "bo@example.com\tunsubscribed\n"
+    assert site_dir.run("subscribers", "list", "--status", "active").stdout == ""
+
+
 def test_import_of_a_file_without_an_email_column_fails_without_traceback(site_dir):
     (site_dir.root / "people.csv").write_text("Name,Phone\nAnn,0123\n")
     result = site_dir.run("subscribers", "import", str(site_dir.root / "people.csv"))

@@ -71,6 +71,15 @@ def test_duplicates_ignore_case():
         (5, "ANN@example.com repeats line 2")]
 
 
+@pytest.mark.parametrize("rows", [("Bo@example.com,subscribed", "bo@example.com,unsubscribed"),
+                                  ("bo@example.com,unsubscribed", "Bo@example.com,subscribed"),
+                                  ("bo@example.com,subscribed", "bo@example.com,unsubscribed")])
+def test_a_mailbox_listed_twice_keeps_the_stricter_status_whichever_row_comes_first(rows):
+    parsed = parse_csv("email,status\n" + "\n".join(rows) + "\n", "list.csv")
+    assert [(s.email.lower(), s.status) for s in parsed.subscribers] == [("bo@example.com", "unsubscribed")]
+    assert [d.line for d in parsed.duplicates] == [3]
+
+
 def test_a_bare_list_of_addresses_needs_no_header():
     assert emails(parse_csv("ann@example.com\r\nbob@example.com\r\n", "list.txt")) == [
         "ann@example.com", "bob@example.com"]

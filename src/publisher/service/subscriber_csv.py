@@ -21,7 +21,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from ..errors import ContentError
-from ..store import CONTROL_CHARACTERS, NewSubscriber, Subscriber, fold_email
+from ..store import CONTROL_CHARACTERS, NewSubscriber, Subscriber, fold_email, strictness
 
 EMAIL_HEADERS = ("email", "email address", "e mail", "e mail address", "mail")
 NAME_HEADERS = ("name", "full name", "display name")
@@ -160,7 +160,7 @@ def _collect(rows: list[tuple[int, list[str]]], columns: _Columns) -> ParsedCsv:
     subscribers: list[NewSubscriber] = []
     problems: list[RowProblem] = []
     duplicates: list[RowProblem] = []
-    first_seen: dict[str, int] = {}
+    first_seen: dict[str, tuple[int, int]] = {}  # folded address -> (index in subscribers, line)
     for line, row in rows:
         if not any(cell.strip() for cell in row):
             continue
@@ -171,11 +171,22 @@ def _collect(rows: list[tuple[int, list[str]]], columns: _Columns) -> ParsedCsv:
             continue
         key = fold_email(subscriber.email)
         if key in first_seen:
-            duplicates.append(RowProblem(line, f"{subscriber.email} repeats line {first_seen[key]}"))
+            duplicates.append(_repeat(subscribers, first_seen[key], subscriber, line))
             continue
-        first_seen[key] = line
+        first_seen[key] = (len(subscribers), line)
         subscribers.append(subscriber)
     return ParsedCsv(tuple(subscribers), tuple(problems), tuple(duplicates))
+
+
+def _repeat(subscribers: list[NewSubscriber], seen: tuple[int, int], repeat: NewSubscriber, line: int) -> RowProblem:
+    """A row for a mailbox already in the file: the stricter of the two statuses is kept (an unsubscribe in
+    either row wins), so a file listing someone twice can never make them mailable."""
+    index, first_line = seen
+    if strictness(repeat.status) <= strictness(subscribers[index].status):
+        return RowProblem(line, f"{repeat.email} repeats line {first_line}")
+    subscribers[index] = repeat
+    return RowProblem(line, f"{repeat.email} repeats line {first_line}; this row's stricter status, "
+                            f"{repeat.status}, is the one imported")
 
 
 def _subscriber(row: list[str], columns: _Columns) -> NewSubscriber:

@@ -20,6 +20,7 @@ from .records import (
     Subscriber,
     fold_email,
     normalize_email,
+    strictness,
 )
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CONTROL_CHARACTERS", "DELIVERY_STATUSES", "POST_STATES", "SUBSCRIBER_STATUSES", "Campaign", "Delivery",
            "DeliveryCounts", "Moment", "NewSubscriber", "Store", "Subscriber", "fold_email", "normalize_email",
-           "open_sqlite", "open_store"]
+           "open_sqlite", "open_store", "strictness"]
 
 
 def open_store(config: Config) -> Store:

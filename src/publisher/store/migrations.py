@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable
 
 from ..errors import ConfigError
-from .records import CONTROL_CHARACTERS, fold_email
+from .records import CONTROL_CHARACTERS, fold_email, strictness
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
@@ -31,7 +31,7 @@ def _one_subscriber_per_mailbox(conn: sqlite3.Connection) -> None:
     for row in conn.execute("SELECT id, email, name, status, created_at FROM subscribers ORDER BY id"):
         mailboxes.setdefault(fold_email(row["email"]), []).append(row)
     for key, rows in mailboxes.items():
-        keeper = max(rows, key=lambda row: (_restriction(row["status"]), -row["id"]))
+        keeper = max(rows, key=lambda row: (strictness(row["status"]), -row["id"]))
         for row in rows:
             if row["id"] != keeper["id"]:
                 _move_deliveries(conn, row["id"], keeper["id"])
@@ -94,7 +94,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE deliveries ADD COLUMN possible_duplicate INTEGER NOT NULL DEFAULT 0;
     """,
 )
-_MERGE_RESTRICTION = ("pending", "active", "bounced", "unsubscribed")
 _DELIVERY_PROGRESS = ("skipped", "failed", "queued", "sending", "sent")
 
 
@@ -135,11 +134,6 @@ def _apply(conn: sqlite3.Connection, migration: Migration) -> None:
         return
     for statement in filter(str.strip, migration.split(";")):
         conn.execute(statement)
-
-
-def _restriction(status: str) -> int:
-    """How much a status holds mail back, for merging: a status this list does not know holds back most."""
-    return _MERGE_RESTRICTION.index(status) if status in _MERGE_RESTRICTION else len(_MERGE_RESTRICTION)
 
 
 def _move_deliveries(conn: sqlite3.Connection, source: int, target: int) -> None:

@@ -96,3 +96,13 @@ def check_value(value: str, allowed: tuple[str, ...]) -> None:
     """ValueError for a status or state the store does not know, before anything is written."""
     if value not in allowed:
         raise ValueError(f"unknown value {value!r}; expected one of {', '.join(allowed)}")
+
+
+# Two records of one mailbox become one with the stricter status: nobody who left is made mailable again, and a
+# reader who confirmed stays confirmed beside an unconfirmed twin.
+STRICTNESS = ("pending", "active", "bounced", "unsubscribed")
+
+
+def strictness(status: str) -> int:
+    """How firmly a status keeps mail away, for merging two records of one mailbox; unknown counts as firmest."""
+    return STRICTNESS.index(status) if status in STRICTNESS else len(STRICTNESS)
