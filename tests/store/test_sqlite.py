@@ -247,6 +247,19 @@ def test_a_claim_skips_whoever_stopped_being_active_since_the_run_began(store):
         "b@example.com", "c@example.com", "d@example.com"]
 
 
+def test_retrying_failed_deliveries_never_resends_one_the_server_may_have_taken(store):
+    add_active(store, "a@example.com", "b@example.com")
+    campaign = store.create_campaign("post", "Post", now=NOW)
+    refused = store.claim_next(campaign.id, NOW)
+    store.mark_failed(refused, "550 no", False, now=NOW)
+    store.claim_next(campaign.id, NOW)
+    assert store.recover_in_flight(campaign.id) == 1  # killed while sending: it may have gone out
+    store.mark_failed(store.claim_next(campaign.id, NOW), "554 no", False, now=NOW)
+    assert store.requeue_failed(campaign.id, now=NOW) == 1
+    assert store.claim_next(campaign.id, NOW).subscriber.email == refused.subscriber.email
+    assert store.claim_next(campaign.id, NOW) is None
+
+
 def test_two_connections_claiming_at_once_never_get_the_same_delivery(tmp_path):
     path = tmp_path / "publisher.db"
     with open_sqlite(path) as store:

@@ -100,7 +100,8 @@ def _stopped(store, slug: str, error: SendingStopped) -> DeliveryError:
 @click.option("--dry-run", is_flag=True, help="Say who would get the newsletter; send and record nothing.")
 @click.option("--test-to", metavar="ADDRESS", help="Send one copy to ADDRESS only, recording nothing.")
 @click.option("--retry-failed", is_flag=True,
-              help="Queue the post's failed deliveries again (not to people who have left since) and send them.")
+              help="Queue the post's failed deliveries again and send them (not to people who have left since, "
+                   "nor any the server may have taken).")
 @pass_context
 def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool) -> None:
     """Send the newsletter of post SLUG to every active subscriber, once each.

@@ -112,11 +112,12 @@ class SqliteCampaigns(SqliteSubscribers):
 
     def requeue_failed(self, campaign_id: int, *, now: Moment) -> int:
         """Queue the campaign's failed deliveries again with fresh attempts, except those to people who are no
-        longer active, and reopen the campaign if any were queued; returns how many."""
+        longer active and those the server may have taken after all (a possible duplicate is never resent), and
+        reopen the campaign if any were queued; returns how many."""
         with self._write() as conn:
             count = conn.execute(
                 "UPDATE deliveries SET status = 'queued', attempts = 0, next_attempt_at = ?1, updated_at = ?1"
-                " WHERE campaign_id = ?2 AND status = 'failed'"
+                " WHERE campaign_id = ?2 AND status = 'failed' AND possible_duplicate = 0"
                 " AND subscriber_id IN (SELECT id FROM subscribers WHERE status = 'active')",
                 (stamp(now), campaign_id)).rowcount
             if count:
