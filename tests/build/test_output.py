@@ -150,3 +150,33 @@ def test_temporary_files_of_a_killed_build_are_cleared_by_the_next_one(site_dir)
     assert "Second body." in site_dir.read("posts/a/index.html") and "Second body." in site_dir.read("index.html")
     assert (folder / ".notes.txt.123.tmp").is_file() and (folder / ".index.html.bak").is_file()
 
+
+
+def test_an_output_path_that_is_a_file_is_one_clear_line_and_the_file_stays(site_dir):
+    site_dir.post("a.md", post_text("A", "2024-01-01"))
+    notes = site_dir.root / "notes.txt"
+    notes.write_text("keep")
+    result = site_dir.run("build", "--out", str(notes))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "the output folder is a file" in result.output and notes.read_text() == "keep"
+
+
+def test_a_folder_of_the_authors_named_like_a_staging_folder_survives_a_first_build(site_dir):
+    site_dir.post("a.md", post_text("A", "2024-01-01"))
+    mine = site_dir.root / "._site.new"
+    mine.mkdir()
+    (mine / "draft.txt").write_text("keep")
+    assert site_dir.run("build").exit_code == 0
+    assert (mine / "draft.txt").read_text() == "keep" and (site_dir.out / "posts/a/index.html").is_file()
+    assert not [p for p in site_dir.root.iterdir() if p.name.startswith("._site.new.")]
+
+
+def test_a_hand_edited_manifest_naming_the_folder_itself_deletes_nothing_and_gives_no_traceback(site_dir):
+    site_dir.post("a.md", post_text("A", "2024-01-01"))
+    assert site_dir.run("build").exit_code == 0
+    (site_dir.out / "keep").mkdir()
+    (site_dir.out / "keep" / "x.txt").write_text("keep")
+    (site_dir.out / ".publisher-manifest").write_text('{"finished": true, "files": [".", "keep/.", "keep//x.txt"]}\n')
+    result = site_dir.run("build")
+    assert result.exit_code == 0, result.output
+    assert (site_dir.out / "keep" / "x.txt").read_text() == "keep"

@@ -119,6 +119,9 @@ def refuse_unsafe_output(config: Config, out_dir: Path) -> None:
     if config.dkim.key_file:
         own["DKIM key"] = config.path(config.dkim.key_file)
     where = _in_site(out_dir, root)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PublisherError("the output folder is a file; name a folder (publisher makes it if it does not "
+                             "exist), such as _site", where)
     if root.is_relative_to(out_dir):
         raise PublisherError("the output folder holds the site's own files (publisher.toml, posts, the "
                              "database); choose a folder of its own, such as _site", where)

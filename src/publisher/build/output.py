@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,8 @@ def read_manifest(out_dir: Path) -> Owned | None:
 
 def _inside(path: object) -> bool:
     """Whether a manifest entry is a relative path that stays inside the output folder."""
-    return isinstance(path, str) and bool(path) and not path.startswith("/") and ".." not in path.split("/")
+    return (isinstance(path, str) and bool(path) and not path.startswith("/")
+            and not {"", ".", ".."} & set(path.split("/")))
 
 
 def write_manifest(folder: Path, files: Iterable[str], finished: bool) -> None:
@@ -178,9 +180,9 @@ def write_new_site(out_dir: Path, write_all: Callable[[Path], dict[str, Record]]
     `write_new`, from as many processes as it likes), static files and the manifest join it, and it is renamed
     into place. If anything fails, the staging folder is removed and there is still no `out_dir`."""
     out_dir = out_dir.resolve()
-    staging = out_dir.with_name(f".{out_dir.name}.new")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new.", dir=out_dir.parent))  # ours alone to delete
+    staging.chmod(0o755)
     try:
         records = write_all(staging)
         statics = [item for static in static_dirs for item in _static_files(static, keys)]
