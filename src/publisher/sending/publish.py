@@ -1,5 +1,5 @@
 """Publishing: the first publish's archive, a campaign per new post, unfinished campaigns resumed, a post's failed
-deliveries queued again, and the lock that lets one sender at a time mail a site's list.
+deliveries queued again. The caller holds the store's lock, so one sender at a time mails a site's list.
 
 Nothing here prints: what is happening is told as it happens through `notify` (one of the event classes
 below), and what happened is returned as plain data. The command line words both.
@@ -166,8 +166,8 @@ def send_newsletter(config: Config, store: Store, newsletter: Newsletter, secret
     if campaign.status != "done" or counts.unfinished:
         d, slug = config.delivery, newsletter.slug
         notify(CampaignProgress(slug, 0, counts.unfinished))
-        result = send_campaign(store, campaign, render, transport_factory(config), connections=d.connections, rate=d.rate,
-                               max_attempts=d.max_attempts, retry_delay=d.retry_delay, now=now,
+        result = send_campaign(store, campaign, render, transport_factory(config), connections=d.connections,
+                               rate=d.rate, max_attempts=d.max_attempts, retry_delay=d.retry_delay, now=now,
                                progress=lambda done, total: notify(CampaignProgress(slug, done, total)))
     report = CampaignReport(newsletter.slug, result, store.delivery_counts(campaign.id))
     notify(report)
@@ -175,7 +175,7 @@ def send_newsletter(config: Config, store: Store, newsletter: Newsletter, secret
 
 
 def requeue_failed(store: Store, slug: str, now: Callable[[], dt.datetime] = clock.now) -> int | None:
-    """Queue the post's failed deliveries again (never to people who have left since), for `send_newsletter`
-    to send; None when the post has no campaign yet (it is then simply sent)."""
+    """Queue the post's failed deliveries again (never to people who have left since, nor any the server may
+    have taken), for `send_newsletter` to send; None when the post has no campaign yet (it is then simply sent)."""
     campaign = store.get_campaign(slug)
     return None if campaign is None else store.requeue_failed(campaign.id, now=now())
