@@ -59,4 +59,4 @@ def test_commands_that_only_read_answer_while_another_process_holds_the_database
     assert {command: result.exit_code for command, result in results.items()} == dict.fromkeys(results, 0)
     assert results["subscribers list"].output == "bo@example.com\tactive\n"
     assert "bo@example.com,,active," in results["subscribers export"].output
-    assert results["status"].output.startswith("Subscribers: 0 pending, 1 active, 0 unsubscribed, 0 bounced\n")
+    assert results["status"].output.startswith("Subscribers: 0 pending, 1 active, 0 unsubscribed, 0 bounced, 0 complained\n")

@@ -89,3 +89,20 @@ def test_a_database_a_newer_publisher_migrated_is_refused_before_anything_is_wri
     with pytest.raises(ConfigError, match=rf"schema version {len(MIGRATIONS) + 1}; this one knows {len(MIGRATIONS)}"):
         open_sqlite(path)
     assert path.read_bytes() == before
+
+
+def test_the_consent_migration_keeps_everyone_and_gives_each_an_opaque_id(tmp_path):
+    path = tmp_path / "publisher.db"
+    old_database(path, [("ann@example.com", "Ann", "active"), ("bo@example.com", "Bo", "unsubscribed")],
+                 [(1, 1, "sent"), (2, 1, "queued"), (2, 2, "skipped")])
+    with open_sqlite(path) as store:
+        ann, bo = store.list_subscribers()
+        assert (ann.email, ann.status, bo.email, bo.status) == ("ann@example.com", "active", "bo@example.com",
+                                                                 "unsubscribed")
+        assert len({ann.public_id, bo.public_id}) == 2
+        assert all(len(s.public_id) == 32 and "ann" not in s.public_id for s in (ann, bo))
+        assert store.delivery_counts(store.get_campaign("new").id) == DeliveryCounts(queued=1, skipped=1)
+        assert store.set_subscriber_status("bo@example.com", "complained", now=NOW).status == "complained"
+    with pytest.raises(sqlite3.IntegrityError), sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("DELETE FROM subscribers WHERE id = 1")

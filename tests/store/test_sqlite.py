@@ -126,7 +126,7 @@ def test_adding_many_keeps_known_addresses_untouched_and_counts_the_new(store):
     assert store.add_subscribers(entries, "import", now=NOW) == 0
     assert store.get_subscriber("old@example.com").status == "unsubscribed"
     assert store.get_subscriber("new@example.com").name == "New"
-    assert store.count_subscribers() == {"pending": 0, "active": 1, "unsubscribed": 1, "bounced": 0}
+    assert store.count_subscribers() == {"pending": 0, "active": 1, "unsubscribed": 1, "bounced": 0, "complained": 0}
 
 
 def test_status_changes_and_listing_by_status(store):

@@ -43,6 +43,60 @@ def _one_subscriber_per_mailbox(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE UNIQUE INDEX subscribers_email_key ON subscribers (email_key)")
 
 
+def _consent_schema(conn: sqlite3.Connection) -> None:
+    """Migration: consent is recorded and kept.
+
+    Subscribers gain an opaque `public_id` (what links carry instead of the address) and the status
+    `complained`; the table is rebuilt for the new CHECK, dropping the old case-sensitive UNIQUE on `email`
+    (`email_key` is the one rule). `consent_events` is each subscriber's append-only history; `suppressions`
+    keeps keyed hashes of forgotten addresses, so no later import mails them; `published` gains the post's
+    stable id. Runs with foreign keys off (SQLite's documented way to rebuild a table) and checks them after.
+    """
+    conn.execute("""
+        CREATE TABLE subscribers_new (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL,
+            email_key TEXT NOT NULL UNIQUE,
+            public_id TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL
+                CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced', 'complained')),
+            source TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    conn.execute("INSERT INTO subscribers_new (id, email, email_key, public_id, name, status, source, created_at,"
+                 " updated_at) SELECT id, email, email_key, lower(hex(randomblob(16))), name, status, source,"
+                 " created_at, updated_at FROM subscribers")
+    conn.execute("DROP TABLE subscribers")
+    conn.execute("ALTER TABLE subscribers_new RENAME TO subscribers")
+    conn.execute("CREATE INDEX subscribers_status ON subscribers (status)")
+    conn.execute("""
+        CREATE TABLE consent_events (
+            id INTEGER PRIMARY KEY,
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('subscribed', 'confirmed', 'unsubscribed', 'bounced',
+                                               'complained', 'invited')),
+            how TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX consent_events_subscriber ON consent_events (subscriber_id, id)")
+    conn.execute("""
+        CREATE TABLE suppressions (
+            address_hash TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        )""")
+    conn.execute("ALTER TABLE published ADD COLUMN post_id TEXT")
+    conn.execute("CREATE UNIQUE INDEX published_post_id ON published (post_id) WHERE post_id IS NOT NULL")
+    broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise ConfigError(f"[database] path: {len(broken)} rows refer to records that do not exist; "
+                          "restore the database from a backup")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE subscribers (
@@ -93,6 +147,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     """
     ALTER TABLE deliveries ADD COLUMN possible_duplicate INTEGER NOT NULL DEFAULT 0;
     """,
+    _consent_schema,
 )
 _DELIVERY_PROGRESS = ("skipped", "failed", "queued", "sending", "sent")
 

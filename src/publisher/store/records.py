@@ -10,7 +10,10 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-SUBSCRIBER_STATUSES = ("pending", "active", "unsubscribed", "bounced")
+SUBSCRIBER_STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
+# Statuses that keep mail away for good: only the reader's own confirmation (a double opt-in) undoes them.
+SUPPRESSED_STATUSES = ("unsubscribed", "bounced", "complained")
+CONSENT_EVENTS = ("subscribed", "confirmed", "unsubscribed", "bounced", "complained", "invited")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "skipped")
 POST_STATES = ("archived", "sent")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -27,16 +30,49 @@ class Subscriber:
     source: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    public_id: str = ""  # opaque and random: what links carry instead of the address
 
 
 @dataclass(frozen=True)
 class NewSubscriber:
-    """A subscriber to add, e.g. one row of an imported CSV (created_at None means 'now')."""
+    """A subscriber to add, e.g. one row of an imported CSV. The times are consent evidence kept from the
+    source: when they opted in (None means 'now'), when they confirmed, and when their status last changed
+    there (an unsubscribe, say)."""
 
     email: str
     name: str = ""
     status: str = "active"
     created_at: dt.datetime | None = None
+    confirmed_at: dt.datetime | None = None
+    status_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    """One line of a subscriber's consent history, which is only ever appended to.
+
+    `kind` is one of CONSENT_EVENTS; `how` says by what means (form, import, cli, invite, one-click, link,
+    mailto, complaint, smtp, dsn); `detail` the evidence (the file and service of an import, the IP address
+    of a form, a server's reply); `at` when it happened (at the source, for an import), `recorded_at` when
+    this store learnt of it."""
+
+    kind: str
+    how: str
+    detail: str
+    at: dt.datetime
+    recorded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What adding a list of subscribers did: new addresses added, known ones whose status the file made
+    stricter (an unsubscribe learnt from the other service), known ones left as they were, and addresses
+    kept off the list because they are suppressed (unsubscribed, bounced, complained or forgotten here)."""
+
+    added: int = 0
+    made_stricter: int = 0
+    unchanged: int = 0
+    suppressed: int = 0
 
 
 @dataclass(frozen=True)
@@ -100,7 +136,7 @@ def check_value(value: str, allowed: tuple[str, ...]) -> None:
 
 # Two records of one mailbox become one with the stricter status: nobody who left is made mailable again, and a
 # reader who confirmed stays confirmed beside an unconfirmed twin.
-STRICTNESS = ("pending", "active", "bounced", "unsubscribed")
+STRICTNESS = ("pending", "active", "bounced", "unsubscribed", "complained")
 
 
 def strictness(status: str) -> int:

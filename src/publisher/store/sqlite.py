@@ -45,9 +45,9 @@ def _prepare(conn: sqlite3.Connection, busy_timeout: float) -> None:
     due = migration_due(conn)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
     if due:
-        migrate(conn)
+        migrate(conn)  # before foreign keys are on: a migration may rebuild a table others refer to
+    conn.execute("PRAGMA foreign_keys = ON")
 
 
 def check_database_path(path: Path) -> None:

@@ -16,7 +16,8 @@ from .records import (
 )
 from .sqlite_connection import SqliteConnection, read_time, stamp
 
-SUBSCRIBER_COLUMNS = "s.id, s.email, s.name, s.status, s.source, s.created_at, s.updated_at"
+NEW_PUBLIC_ID = "lower(hex(randomblob(16)))"  # 128 random bits, made by SQLite as the row is written
+SUBSCRIBER_COLUMNS = "s.id, s.email, s.name, s.status, s.source, s.created_at, s.updated_at, s.public_id"
 
 
 class SqliteSubscribers(SqliteConnection):
@@ -36,8 +37,8 @@ class SqliteSubscribers(SqliteConnection):
                 check_value(entry.status, SUBSCRIBER_STATUSES)
                 created = stamp(entry.created_at or now)
                 added += conn.execute(
-                    "INSERT INTO subscribers (email, email_key, name, status, source, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    "INSERT INTO subscribers (email, email_key, name, status, source, created_at, updated_at, public_id)"
+                    f" VALUES (?, ?, ?, ?, ?, ?, ?, {NEW_PUBLIC_ID}) ON CONFLICT DO NOTHING",
                     (normalize_email(entry.email), fold_email(entry.email), entry.name, entry.status, source,
                      created, stamp(now)),
                 ).rowcount
@@ -75,8 +76,8 @@ class SqliteSubscribers(SqliteConnection):
         bounced (taking the new name, if given); a pending or active subscriber stays as they are."""
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO subscribers (email, email_key, name, status, source, created_at, updated_at)"
-                " VALUES (?1, ?4, ?2, 'pending', 'web', ?3, ?3) ON CONFLICT (email_key) DO UPDATE SET status = 'pending',"
+                "INSERT INTO subscribers (email, email_key, name, status, source, created_at, updated_at, public_id)"
+                f" VALUES (?1, ?4, ?2, 'pending', 'web', ?3, ?3, {NEW_PUBLIC_ID}) ON CONFLICT (email_key) DO UPDATE SET status = 'pending',"
                 " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,"
                 " updated_at = excluded.updated_at WHERE status IN ('unsubscribed', 'bounced')",
                 (normalize_email(email), name, stamp(now), fold_email(email)))
@@ -102,4 +103,4 @@ def subscriber_from(row: sqlite3.Row) -> Subscriber:
     """A row holding SUBSCRIBER_COLUMNS as a Subscriber."""
     return Subscriber(id=row["id"], email=row["email"], name=row["name"], status=row["status"],
                       source=row["source"], created_at=read_time(row["created_at"]),
-                      updated_at=read_time(row["updated_at"]))
+                      updated_at=read_time(row["updated_at"]), public_id=row["public_id"])
