@@ -101,7 +101,7 @@ def test_one_mailbox_is_one_subscriber_whatever_the_case_of_its_address(store):
     assert (first.email, added, added_again) == ("Ann.Lee@example.com", True, False)
     assert again == first and again.name == "Ann"
     assert store.add_subscribers([NewSubscriber("ANN.LEE@EXAMPLE.COM"), NewSubscriber("bob@example.com"),
-                                  NewSubscriber("Bob@example.com")], "import", now=NOW) == 1
+                                  NewSubscriber("Bob@example.com")], "import", now=NOW).added == 1
     assert store.get_subscriber("ANN.LEE@example.com") == first
     assert store.set_subscriber_status("ann.lee@EXAMPLE.com", "unsubscribed", now=NOW).email == "Ann.Lee@example.com"
     assert [(s.email, s.status) for s in store.list_subscribers()] == [
@@ -122,8 +122,8 @@ def test_adding_many_keeps_known_addresses_untouched_and_counts_the_new(store):
     store.add_subscriber("old@example.com", status="unsubscribed", now=NOW)
     entries = [NewSubscriber("old@example.com"), NewSubscriber("new@example.com", "New"),
                NewSubscriber("NEW@example.com")]
-    assert store.add_subscribers(entries, "import", now=NOW) == 1
-    assert store.add_subscribers(entries, "import", now=NOW) == 0
+    assert store.add_subscribers(entries, "import", now=NOW).added == 1
+    assert store.add_subscribers(entries, "import", now=NOW).added == 0
     assert store.get_subscriber("old@example.com").status == "unsubscribed"
     assert store.get_subscriber("new@example.com").name == "New"
     assert store.count_subscribers() == {"pending": 0, "active": 1, "unsubscribed": 1, "bounced": 0, "complained": 0}

@@ -133,7 +133,7 @@ def import_subscribers(ctx: Context, file: Path) -> None:
     from ..service.subscriber_csv import decode_csv, parse_csv
     parsed = parse_csv(decode_csv(read_bytes(file), file), file)
     with open_site_store(ctx.config) as store:
-        added = store.add_subscribers(parsed.subscribers, f"import:{file.name}", now=clock.now())
+        added = store.add_subscribers(parsed.subscribers, f"import:{file.name}", now=clock.now()).added
     for problem in parsed.problems:
         click.echo(f"{file}:{problem.line}: {problem.message}; row skipped", err=True)
     click.echo(f"Imported {plural(added, 'new subscriber')} from {file.name} ({len(parsed.subscribers) - added:,} "

@@ -12,9 +12,12 @@ from .records import (
     DELIVERY_STATUSES,
     POST_STATES,
     SUBSCRIBER_STATUSES,
+    SUPPRESSED_STATUSES,
     Campaign,
     Delivery,
+    ConsentEvent,
     DeliveryCounts,
+    ImportOutcome,
     Moment,
     NewSubscriber,
     Subscriber,
@@ -27,9 +30,27 @@ if TYPE_CHECKING:
     from ..config import Config
     from .sqlite import SqliteStore
 
-__all__ = ["CONTROL_CHARACTERS", "DELIVERY_STATUSES", "POST_STATES", "SUBSCRIBER_STATUSES", "Campaign", "Delivery",
-           "DeliveryCounts", "Moment", "NewSubscriber", "Store", "Subscriber", "fold_email", "normalize_email",
-           "open_sqlite", "open_store", "strictness"]
+__all__ = [
+    "CONTROL_CHARACTERS",
+    "Campaign",
+    "ConsentEvent",
+    "DELIVERY_STATUSES",
+    "Delivery",
+    "DeliveryCounts",
+    "ImportOutcome",
+    "Moment",
+    "NewSubscriber",
+    "POST_STATES",
+    "SUBSCRIBER_STATUSES",
+    "SUPPRESSED_STATUSES",
+    "Store",
+    "Subscriber",
+    "fold_email",
+    "normalize_email",
+    "open_sqlite",
+    "open_store",
+    "strictness",
+]
 
 
 def open_store(config: Config) -> Store:

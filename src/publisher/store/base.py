@@ -15,6 +15,7 @@ from .records import (
     Campaign,
     Delivery,
     DeliveryCounts,
+    ImportOutcome,
     Moment,
     NewSubscriber,
     Subscriber,
@@ -49,8 +50,8 @@ class Store(Protocol):
                        *, now: Moment) -> tuple[Subscriber, bool]:
         """Add one subscriber unless the address is already known; returns (subscriber, whether it was added)."""
 
-    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment) -> int:
-        """Add every new address at once, leaving known ones untouched; returns how many were added."""
+    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment) -> ImportOutcome:
+        """Add every new address at once, leaving known ones untouched."""
 
     def get_subscriber(self, email: str) -> Subscriber | None:
         """The subscriber with this address, in whatever case it is written; None when unknown."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from .records import (
     SUBSCRIBER_STATUSES,
+    ImportOutcome,
     Moment,
     NewSubscriber,
     Subscriber,
@@ -26,14 +27,14 @@ class SqliteSubscribers(SqliteConnection):
     def add_subscriber(self, email: str, name: str = "", status: str = "active", source: str = "",
                        *, now: Moment) -> tuple[Subscriber, bool]:
         """Add one subscriber unless the address is already known; returns (subscriber, whether it was added)."""
-        added = self.add_subscribers([NewSubscriber(email, name, status)], source, now=now)
-        return self.get_subscriber(email), bool(added)
+        outcome = self.add_subscribers([NewSubscriber(email, name, status)], source, now=now)
+        return self.get_subscriber(email), bool(outcome.added)
 
-    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment) -> int:
-        """Add every new address in one transaction, leaving known ones untouched; returns how many were added."""
-        added = 0
+    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment) -> ImportOutcome:
+        """Add every new address in one transaction, leaving known ones untouched."""
+        added = seen = 0
         with self._write() as conn:
-            for entry in entries:
+            for seen, entry in enumerate(entries, start=1):
                 check_value(entry.status, SUBSCRIBER_STATUSES)
                 created = stamp(entry.created_at or now)
                 added += conn.execute(
@@ -42,7 +43,7 @@ class SqliteSubscribers(SqliteConnection):
                     (normalize_email(entry.email), fold_email(entry.email), entry.name, entry.status, source,
                      created, stamp(now)),
                 ).rowcount
-        return added
+        return ImportOutcome(added=added, unchanged=seen - added)
 
     def get_subscriber(self, email: str) -> Subscriber | None:
         rows = self._rows(f"SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s WHERE email_key = ?",
