@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 
 from .errors import ConfigError
 
+_DURATION = re.compile(r"^\s*(\d+)\s*(day|hour)s?\s*$", re.I)
 _started: tuple[str, dt.datetime, float] | None = None  # (PUBLISHER_NOW, its time, monotonic clock then)
 
 
@@ -37,3 +39,24 @@ def _parse(pinned: str) -> dt.datetime:
     except ValueError:
         raise ConfigError(f"PUBLISHER_NOW: expected an ISO date like 2025-01-31T09:00+00:00, got {pinned!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def parse_duration(value: object) -> dt.timedelta | None:
+    """A span of time from a setting: a whole number of days (7), or text such as "7 days" or "36 hours"; None
+    when `value` is neither, or not above zero."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return dt.timedelta(days=value) if value > 0 else None
+    found = _DURATION.match(value) if isinstance(value, str) else None
+    if not found or int(found[1]) == 0:
+        return None
+    return dt.timedelta(**{found[2].lower() + "s": int(found[1])})
+
+
+def describe_duration(span: dt.timedelta) -> str:
+    """The span as a setting would say it: "7 days", "1 day", "36 hours"."""
+    days, hours = span.days, span.seconds // 3600
+    if hours or not days:
+        count, unit = days * 24 + hours, "hour"
+    else:
+        count, unit = days, "day"
+    return f"{count} {unit}{'' if count == 1 else 's'}"

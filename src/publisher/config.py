@@ -7,6 +7,7 @@ Secrets never live in the file: they come from the environment and are hidden fr
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import math
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .clock import parse_duration
 from .errors import ConfigError, Problems
 
 CONFIG_NAME = "publisher.toml"
@@ -78,6 +80,7 @@ class NewsletterConfig:
     list_id: str = ""
     max_html_bytes: int = 102_000
     welcome: bool = True
+    max_age: dt.timedelta = dt.timedelta(days=7)  # a post first seen older than this is archived, not mailed
 
 
 @dataclass(frozen=True)
@@ -288,6 +291,8 @@ def _coerce(value, hint):
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     if hint is str:
         return value if isinstance(value, str) else None
+    if hint is dt.timedelta:
+        return parse_duration(value)
     if typing.get_origin(hint) is tuple:
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         return tuple(value) if ok else None
@@ -295,7 +300,8 @@ def _coerce(value, hint):
 
 
 def _type_name(hint) -> str:
-    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string in quotes"}
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string in quotes",
+             dt.timedelta: 'a number of days above 0 (max_age = 7) or hours in quotes (max_age = "36 hours")'}
     return names.get(hint, "a list of strings")
 
 

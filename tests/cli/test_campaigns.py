@@ -65,7 +65,7 @@ def test_send_latest_mails_only_the_newest_post_on_the_first_publish(site_dir):
 def test_a_site_whose_first_publish_had_no_posts_mails_its_first_post(site_dir):
     add_readers(site_dir, 1)
     assert "recorded 0 existing posts" in site_dir.run("publish", env=ENV).output
-    site_dir.post("first.md", post_text("First", "2025-01-01"))
+    site_dir.post("first.md", post_text("First", "2025-01-14"))
     assert "'first': sent 1" in site_dir.run("publish", env=ENV).output
 
 
@@ -206,7 +206,7 @@ def test_without_the_key_the_outbox_uses_a_site_key_that_stays_the_same(site_dir
 def test_a_publish_started_while_another_runs_says_so_and_exits_0(site_dir):
     add_readers(site_dir, 1)
     site_dir.run("publish", env=ENV)
-    site_dir.post("p.md", post_text("P", "2025-01-01"))
+    site_dir.post("p.md", post_text("P", "2025-01-14"))
     with open_store(site_dir.root / "publisher.db") as other, other.lock():
         result = site_dir.run("publish", env=ENV)
     assert result.exit_code == 0 and BUSY in result.output and "leaving the work to it" in result.output
@@ -256,7 +256,7 @@ def test_two_publish_processes_started_together_send_each_message_once(site_dir)
     emails = add_readers(site_dir, 40)
     site_dir.run("publish", env=ENV)
     for n in range(3):
-        site_dir.post(f"p{n}.md", post_text(f"Post {n}", f"2025-01-0{n + 1}"))
+        site_dir.post(f"p{n}.md", post_text(f"Post {n}", f"2025-01-1{n + 1}"))
     env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT / "src")}
     cmd = [sys.executable, "-m", "publisher", "--config", str(site_dir.root), "publish"]
     runs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

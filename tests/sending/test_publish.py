@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from pathlib import Path
 
 from publisher.build.pipeline import load_site
 from publisher.config import load_config
@@ -13,6 +14,7 @@ from publisher.sending.publish import (
     CampaignProgress,
     CampaignReport,
     Compiled,
+    IdsWritten,
     publish,
     requeue_failed,
 )
@@ -45,7 +47,7 @@ def test_publish_archives_first_then_mails_each_new_post_once_and_reports_plain_
         config, site = smtp_site(site_dir, smtp_server)
         first = publish(config, store, site, lambda: SECRET, now=lambda: NOW, notify=events.append)
         assert (first.first_run, first.archived, first.campaigns, first.failed) == (True, ("old",), (), 0)
-        assert events == [Archived(1, True)] and smtp_server.received == []
+        assert events == [Archived(1, True), IdsWritten((Path("posts/old.md"),))] and smtp_server.received == []
         site_dir.post("new.md", post_text("New", "2025-01-10"))
         config, site = smtp_site(site_dir, smtp_server)
         events.clear()
@@ -56,7 +58,8 @@ def test_publish_archives_first_then_mails_each_new_post_once_and_reports_plain_
     assert isinstance(events[1], Compiled) and events[1].newsletter.slug == "new"
     progress = [e for e in events if isinstance(e, CampaignProgress)]
     assert progress[0] == CampaignProgress("new", 0, 3) and progress[-1] == CampaignProgress("new", 3, 3)
-    assert events[-1] == second.campaigns[0] and isinstance(events[-1], CampaignReport)
+    assert events[-2] == second.campaigns[0] and isinstance(events[-2], CampaignReport)
+    assert events[-1] == IdsWritten((Path("posts/new.md"),))
     assert capsys.readouterr() == ("", "")
 
 

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from publisher.errors import Busy, ConfigError, DatabaseBusy
-from publisher.store import DeliveryCounts, NewSubscriber
+from publisher.store import DeliveryCounts, NewSubscriber, PublishedPost
 from publisher.store.migrations import MIGRATIONS
 from publisher.store.sqlite import open_sqlite
 
@@ -284,7 +284,26 @@ def test_published_posts_remember_archived_and_sent(store):
     store.record_post("old-post", "archived", now=NOW)
     store.record_post("new-post", "archived", now=NOW)
     store.record_post("new-post", "sent", now=NOW)
-    assert store.post_states() == {"new-post": "sent", "old-post": "archived"}
+    assert store.published_posts() == [PublishedPost("new-post", "sent"), PublishedPost("old-post", "archived")]
+
+
+def test_a_post_keeps_the_id_first_recorded_and_one_id_belongs_to_one_post(store):
+    first, second = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+    store.record_post("news", "sent", now=NOW)
+    store.record_post("news", "sent", post_id=first, now=NOW)
+    store.record_post("news", "sent", post_id=second, now=NOW)
+    store.record_post("other", "archived", post_id=first, now=NOW)
+    assert store.published_posts() == [PublishedPost("news", "sent", first), PublishedPost("other", "archived")]
+
+
+def test_a_moved_post_takes_its_record_and_campaign_to_its_new_slug_unless_that_slug_has_one(store):
+    store.record_post("news", "sent", post_id="11111111-1111-4111-8111-111111111111", now=NOW)
+    store.create_campaign("news", "News", now=NOW)
+    store.record_post("taken", "archived", now=NOW)
+    assert store.move_post("news", "taken") is False and store.get_campaign("news") is not None
+    assert store.move_post("news", "big-news") is True
+    assert store.get_campaign("news") is None and store.get_campaign("big-news").subject == "News"
+    assert [p.slug for p in store.published_posts()] == ["big-news", "taken"]
 
 
 def test_times_without_a_time_zone_are_refused(store):

@@ -114,9 +114,10 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
     Example:
         publisher send sciatica-and-lower-back-pain --test-to me@example.com
     """
-    from ..sending.publish import compile_for
+    from ..sending.publish import compile_for, follow
     config = ctx.config
-    newsletter = compile_for(config, _publishable(config, slug))
+    post = _publishable(config, slug)
+    newsletter = compile_for(config, post)
     print_warnings(newsletter.warnings)
     with open_site_store(config) as store:
         if dry_run:
@@ -126,7 +127,8 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
             return _send_test(config, newsletter, secret, test_to)
         try:
             with store.lock(), sigterm_as_ctrl_c():
-                failed = _send_campaign(config, store, newsletter, secret, retry_failed)
+                follow(store, post)
+                failed = _send_campaign(config, store, newsletter, secret, retry_failed, post.id or None)
         except Busy:
             click.echo(f"{BUSY}; nothing was sent. Run `publisher send {slug}` again once it has finished.")
             return
@@ -134,7 +136,7 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
         exit_failed()
 
 
-def _send_campaign(config, store, newsletter, secret: str, retry_failed: bool) -> int:
+def _send_campaign(config, store, newsletter, secret: str, retry_failed: bool, post_id: str | None) -> int:
     """The campaign part of `send`, under the sending lock; returns how many deliveries failed."""
     from ..sending.publish import requeue_failed, send_newsletter
     if retry_failed:
@@ -143,7 +145,7 @@ def _send_campaign(config, store, newsletter, secret: str, retry_failed: bool) -
             click.echo(f"Queued {plural(count, 'failed delivery', 'failed deliveries')} of '{newsletter.slug}' "
                        "again (never to people who have left since).")
     with delivering(store) as reporter:
-        report = send_newsletter(config, store, newsletter, secret, notify=reporter)
+        report = send_newsletter(config, store, newsletter, secret, notify=reporter, post_id=post_id)
     return report.result.failed if report.result else 0
 
 
@@ -239,9 +241,16 @@ def _publish(config, store, send_latest: bool, dry_run: bool) -> int:
 
 
 def _show_plan(config, store, plan) -> int:
+    from ..sending.due import FIRST_RUN
+    from .progress import unmailed_reason
     active = store.count_subscribers()["active"]
-    if plan.archive:
-        click.echo(f"Would record {plural(len(plan.archive), 'existing post')} as the archive, mailing none of them.")
+    existing = [entry for entry in plan.archive if entry.reason == FIRST_RUN]
+    if existing:
+        click.echo(f"Would record {plural(len(existing), 'existing post')} as the archive, mailing none of them.")
+    for entry in plan.archive:
+        if entry.reason != FIRST_RUN:
+            click.echo(f"Would archive without mailing ({unmailed_reason(entry, config.newsletter.max_age)}): "
+                       f"{entry.post.source}")
     for post in plan.send:
         click.echo(f"Would mail '{post.slug}' to {plural(active, 'active subscriber')} via "
                    f"{describe_transport(config)}.")

@@ -5,18 +5,24 @@ shows it is alive."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from collections.abc import Callable
 
 import click
 
+from ..clock import describe_duration
+from ..sending.due import NOT_EMAILED, Archive
 from ..sending.publish import (
     Archived,
+    ArchivedUnmailed,
     CampaignProgress,
     CampaignReport,
     Compiled,
     Event,
+    IdNotWritten,
+    IdsWritten,
     Orphaned,
 )
 from .building import print_warnings
@@ -98,6 +104,14 @@ class Reporter:
         elif isinstance(event, Archived) and event.first_run:
             click.echo(f"First publish: recorded {plural(event.count, 'existing post')} as the archive, mailing "
                        "none (--send-latest mails the newest).")
+        elif isinstance(event, ArchivedUnmailed):
+            click.echo(f"Archived without mailing ({unmailed_reason(event.archive, event.max_age)}): "
+                       f"{event.archive.post.source}")
+        elif isinstance(event, IdsWritten):
+            click.echo(f"Wrote its stable id into the front matter of {plural(len(event.sources), 'post')} "
+                       f"({_listed(event.sources)}): keep the line when renaming a post, delete it from a copy.")
+        elif isinstance(event, IdNotWritten):
+            click.secho(f"Warning: {event.error}", fg="yellow", err=True)
         elif isinstance(event, Orphaned):
             click.secho(f"Warning: the campaign for '{event.slug}' is unfinished, but the post is no longer "
                         "published; publish it again to finish the campaign.", fg="yellow", err=True)
@@ -105,6 +119,19 @@ class Reporter:
     def close(self) -> None:
         """Finish a progress bar left open by an interruption."""
         self._progress.close()
+
+
+def unmailed_reason(entry: Archive, max_age: dt.timedelta) -> str:
+    """Why a post new to the site was archived without mailing, in a few words."""
+    if entry.reason == NOT_EMAILED:
+        return "email: false"
+    return f"dated {entry.post.date:%Y-%m-%d}, older than max_age = {describe_duration(max_age)}"
+
+
+def _listed(sources, most: int = 3) -> str:
+    """The first few paths, and how many more."""
+    shown = ", ".join(str(source) for source in sources[:most])
+    return shown + (f" and {len(sources) - most:,} more" if len(sources) > most else "")
 
 
 def summarise(report: CampaignReport) -> None:

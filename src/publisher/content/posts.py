@@ -25,7 +25,8 @@ from ..errors import ContentError, Problems
 from ..parallel import map_parallel
 from .markdown import RAW_HTML_OMITTED, first_paragraph, render_markdown
 
-KNOWN_KEYS = ("title", "date", "summary", "tags", "draft", "slug", "image", "image_alt", "updated")
+KNOWN_KEYS = ("title", "date", "summary", "tags", "draft", "slug", "image", "image_alt", "updated", "email", "id")
+POST_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")  # a UUID, as written
 _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 _EMPTY_ALT = re.compile(r'<img src="[^"]*" alt=""')
@@ -47,6 +48,8 @@ class Post:
     updated: dt.datetime | None = None
     image: str = ""
     image_alt: str = ""
+    email: bool = True  # False keeps the post out of the newsletter
+    id: str = ""  # stable across slug and file name changes; written on the post's first publish
 
     @property
     def path(self) -> str:
@@ -159,19 +162,27 @@ def parse_post(path: Path, text: str, site_url: str, tz: ZoneInfo, allow_html: b
         tags=_tags(path, text, meta), draft=_bool(path, text, meta, "draft"),
         updated=_datetime(path, text, meta, "updated", tz),
         image=urljoin(site_url + "/", image) if image else "", image_alt=image_alt,
+        email=_bool(path, text, meta, "email", default=True), id=_post_id(path, text, meta),
     )
     return ParsedPost(post, tuple(warnings))
 
 
 def check_unique_slugs(posts: list[Post]) -> None:
-    """Two posts may not share a URL."""
+    """Two posts may not share a URL, nor an id (a post file copied as a template keeps the original's id, and
+    then publish could not tell the two apart)."""
     seen: dict[str, Post] = {}
+    ids: dict[str, Post] = {}
     for post in posts:
         if post.slug in seen:
             raise ContentError(
                 f"slug '{post.slug}' is already used by {seen[post.slug].source}; "
                 f"give one of them a different 'slug:' in its front matter", post.source)
+        if post.id and post.id in ids:
+            raise ContentError(
+                f"id: '{post.id}' is already the id of {ids[post.id].source}; a copied post keeps the original's "
+                f"id: delete the 'id:' line from the copy (the next publish writes a new one)", post.source)
         seen[post.slug] = post
+        ids.setdefault(post.id, post)
 
 
 def _split(path: Path, text: str) -> tuple[dict, str]:
@@ -269,10 +280,21 @@ def _image(path: Path, text: str, meta: dict) -> str:
                                      f"write e.g. /images/photo.jpg or https://example.com/photo.jpg")
 
 
-def _bool(path: Path, text: str, meta: dict, key: str) -> bool:
-    value = meta.get(key, False)
+def _bool(path: Path, text: str, meta: dict, key: str, default: bool = False) -> bool:
+    value = meta.get(key, default)
     if not isinstance(value, bool):
         raise _fail(path, text, key, f"expected true or false, got {value!r}")
+    return value
+
+
+def _post_id(path: Path, text: str, meta: dict) -> str:
+    """The post's stable id, as `publish` writes it; a hand-edited one that lost its shape is refused."""
+    value = meta.get("id")
+    if value is None:
+        return ""
+    if not (isinstance(value, str) and POST_ID.match(value)):
+        raise _fail(path, text, "id", f"expected an id like 3f2b8c1e-7d4a-4c1b-9e2f-0a1b2c3d4e5f as publish "
+                                      f"writes it, got {value!r}; delete the line and the next publish writes it again")
     return value
 
 

@@ -18,6 +18,7 @@ from .records import (
     ImportOutcome,
     Moment,
     NewSubscriber,
+    PublishedPost,
     Subscriber,
 )
 
@@ -121,11 +122,14 @@ class Store(Protocol):
     def skip_inactive(self, campaign_id: int, *, now: Moment) -> int:
         """Mark queued deliveries to people no longer active as skipped; returns how many."""
 
-    def record_post(self, slug: str, state: str, *, now: Moment) -> None:
-        """Remember that a post was archived (never to be mailed) or sent."""
+    def record_post(self, slug: str, state: str, *, post_id: str | None = None, now: Moment) -> None:
+        """Remember that a post was archived (never to be mailed) or sent, and its stable id (kept once set)."""
 
-    def post_states(self) -> dict[str, str]:
-        """Every remembered post's slug and state."""
+    def published_posts(self) -> list[PublishedPost]:
+        """Every remembered post: its slug, state and id."""
+
+    def move_post(self, slug: str, new_slug: str) -> bool:
+        """Move a post's record and campaign to its new slug unless that slug has either; whether it moved."""
 
     def setting(self, name: str, make: Callable[[], str]) -> str:
         """The stored value of `name`, storing `make()` first if there is none, the same for every process."""

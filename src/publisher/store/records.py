@@ -76,6 +76,16 @@ class ImportOutcome:
 
 
 @dataclass(frozen=True)
+class PublishedPost:
+    """A post `publish` has recorded, by the slug it had then: archived (never to be mailed) or sent, and its
+    stable id (None for a post recorded before posts had ids)."""
+
+    slug: str
+    state: str
+    post_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Campaign:
     id: int
     slug: str

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import Busy, ConfigError
 from .migrations import migrate, migration_due, schema_version
-from .records import POST_STATES, Moment, check_value
+from .records import POST_STATES, Moment, PublishedPost, check_value
 from .sqlite_campaigns import SqliteCampaigns
 from .sqlite_connection import BUSY_TIMEOUT_SECONDS, database_errors, stamp
 
@@ -99,16 +99,35 @@ class SqliteStore(SqliteCampaigns):
 
     # Published posts (for `publisher publish`)
 
-    def record_post(self, slug: str, state: str, *, now: Moment) -> None:
-        """Remember that a post was archived (never to be mailed) or sent."""
+    def record_post(self, slug: str, state: str, *, post_id: str | None = None, now: Moment) -> None:
+        """Remember that a post was archived (never to be mailed) or sent, and its id; an id once recorded is
+        kept (it is what the post is known by whatever its slug becomes), and one recorded for another slug
+        stays with that slug."""
         check_value(state, POST_STATES)
         with self._write() as conn:
-            conn.execute("INSERT INTO published (slug, state, recorded_at) VALUES (?, ?, ?) ON CONFLICT (slug)"
-                         " DO UPDATE SET state = excluded.state, recorded_at = excluded.recorded_at",
-                         (slug, state, stamp(now)))
+            if post_id and conn.execute("SELECT 1 FROM published WHERE post_id = ?", (post_id,)).fetchone():
+                post_id = None
+            conn.execute("INSERT INTO published (slug, state, recorded_at, post_id) VALUES (?, ?, ?, ?)"
+                         " ON CONFLICT (slug) DO UPDATE SET state = excluded.state, recorded_at ="
+                         " excluded.recorded_at, post_id = COALESCE(published.post_id, excluded.post_id)",
+                         (slug, state, stamp(now), post_id))
 
-    def post_states(self) -> dict[str, str]:
-        return dict(self._rows("SELECT slug, state FROM published ORDER BY slug"))
+    def published_posts(self) -> list[PublishedPost]:
+        """Every post recorded as archived or sent, by slug."""
+        rows = self._rows("SELECT slug, state, post_id FROM published ORDER BY slug")
+        return [PublishedPost(row["slug"], row["state"], row["post_id"]) for row in rows]
+
+    def move_post(self, slug: str, new_slug: str) -> bool:
+        """Follow a post to its new slug: its record and its campaign (so `send NEW_SLUG` knows it was sent),
+        unless something is recorded under the new slug already; returns whether it moved."""
+        with self._write() as conn:
+            taken = conn.execute("SELECT 1 FROM published WHERE slug = ?1 UNION ALL SELECT 1 FROM campaigns"
+                                 " WHERE slug = ?1", (new_slug,)).fetchone()
+            if taken:
+                return False
+            conn.execute("UPDATE published SET slug = ? WHERE slug = ?", (new_slug, slug))
+            conn.execute("UPDATE campaigns SET slug = ? WHERE slug = ?", (new_slug, slug))
+        return True
 
     # Settings the site keeps for itself
 
