@@ -156,3 +156,21 @@ def outcome(parse):
 def test_a_post_is_published_from_its_date_on_unless_it_is_a_draft(front, at, published):
     post = parse(post_text(**front)).post
     assert is_published(post, at) is published
+
+
+def test_email_and_id_are_read_from_the_front_matter():
+    post = parse(post_text(email="false", id="3f2b8c1e-7d4a-4c1b-9e2f-0a1b2c3d4e5f")).post
+    assert post.email is False and post.id == "3f2b8c1e-7d4a-4c1b-9e2f-0a1b2c3d4e5f"
+    assert parse(post_text()).post.email is True and parse(post_text()).post.id == ""
+    assert parse(post_text(email="false")).warnings == ()
+
+
+@pytest.mark.parametrize("meta, message", [
+    ({"email": "maybe"}, "4: email: expected true or false, got 'maybe'"),
+    ({"id": "1234"}, "4: id: expected an id like 3f2b8c1e-7d4a-4c1b-9e2f-0a1b2c3d4e5f as publish writes it, got 1234"),
+    ({"id": "3F2B8C1E-7D4A-4C1B-9E2F-0A1B2C3D4E5F"}, "delete the line and the next publish writes it again"),
+])
+def test_a_bad_email_or_id_is_refused_with_its_line_and_the_fix(meta, message):
+    with pytest.raises(ContentError) as caught:
+        parse(post_text(**meta))
+    assert message in str(caught.value)

@@ -112,9 +112,11 @@ def _title_line(title: str) -> str:
 
 
 def new_post_text(title: str, date: dt.datetime, summary: str = "", draft: bool = True) -> str:
-    """Front matter for a fresh post."""
+    """Front matter for a fresh post, with its stable id already in place (so `publish` need not write into a
+    file that may be open in an editor)."""
+    from ..content.post_ids import new_post_id
     return (f"---\n{_title_line(title)}\ndate: {date:%Y-%m-%d %H:%M}\nsummary: {json.dumps(summary, ensure_ascii=False)}"
-            f"\ntags: []\n{'draft: true' + chr(10) if draft else ''}---\n\nWrite your article here.\n")
+            f"\ntags: []\n{'draft: true' + chr(10) if draft else ''}id: {new_post_id()}\n---\n\nWrite your article here.\n")
 
 
 INIT_CONFIG = """\
