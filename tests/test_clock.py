@@ -35,3 +35,9 @@ def test_a_time_without_a_zone_is_utc_and_a_bad_one_names_the_variable(monkeypat
     monkeypatch.setenv("PUBLISHER_NOW", "next Friday")
     with pytest.raises(ConfigError, match="PUBLISHER_NOW: expected an ISO date"):
         clock.now()
+
+
+@pytest.mark.parametrize("span, words", [(dt.timedelta(days=7), "7 days"), (dt.timedelta(days=1), "1 day"),
+                                         (dt.timedelta(hours=36), "36 hours"), (dt.timedelta(hours=1), "1 hour")])
+def test_a_span_is_described_as_a_setting_would_say_it_and_read_back(span, words):
+    assert clock.describe_duration(span) == words and clock.parse_duration(words) == span

@@ -1,5 +1,6 @@
 """publisher.toml: defaults that work, every problem reported at once with its fix, secrets kept out of sight."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,19 @@ def test_delivery_numbers_out_of_range_are_each_named_with_the_fix(tmp_path):
         assert [line for line in lines if f"delivery.{key}:" in line and fix in line], (key, lines)
     assert len(lines) == 5 and all(str(path) in line for line in lines)
 
+
+
+@pytest.mark.parametrize("value, days", [("", 7), ("max_age = 3", 3), ('max_age = "36 hours"', 1.5),
+                                         ('max_age = "1 day"', 1), ('max_age = " 14 Days "', 14)])
+def test_max_age_is_days_or_text_in_days_or_hours(tmp_path, value, days):
+    path = write(tmp_path, f'[site]\ntitle = "T"\nurl = "https://e.com"\n[newsletter]\n{value}\n')
+    assert load_config(path, env={}).newsletter.max_age.total_seconds() == days * 86400
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "true", "1.5", '"a week"', '"7 weeks"', '"0 days"', '"7"'])
+def test_a_max_age_that_is_not_a_span_above_zero_is_refused_with_the_fix(tmp_path, value):
+    path = write(tmp_path, f'[site]\ntitle = "T"\nurl = "https://e.com"\n[newsletter]\nmax_age = {value}\n')
+    with pytest.raises(Problems) as caught:
+        load_config(path, env={})
+    assert str(caught.value) == (f'{path}: newsletter.max_age: expected a number of days above 0 (max_age = 7) or '
+                                 f'hours in quotes (max_age = "36 hours"), got {tomllib.loads("v = " + value)["v"]!r}')

@@ -131,6 +131,9 @@ timezone = "UTC"
 heading = "Get in touch"
 email = "you@example.com"
 # phone = "01234 567890"
+
+[newsletter]
+# max_age = 7          # days (or "36 hours"): a post that first appears dated longer ago is archived, not mailed
 """
 
 

@@ -199,9 +199,11 @@ def exit_failed() -> None:
 @click.option("--dry-run", is_flag=True, help="Read the posts and say what would be mailed; write and send nothing.")
 @pass_context
 def publish(ctx, send_latest: bool, dry_run: bool) -> None:
-    """Build the site, then mail every post that has not been mailed yet, once.
+    """Build the site, then mail every post new to the site, once.
 
-    The first publish of a site records the posts that exist as its archive and mails none of them.
+    The first publish of a site records the posts that exist as its archive and mails none of them; later, a
+    new post dated more than [newsletter] max_age ago, or saying `email: false`, is archived too. Each post's
+    id is written into its front matter when it is first recorded, so a renamed post is never mailed again.
     Safe to run from cron: started while another publish or send is sending, it says so and exits 0.
 
     \b
