@@ -99,7 +99,7 @@ def test_warnings_fail_only_with_strict(site_dir):
     assert relaxed.exit_code == 0
     assert lines(relaxed.output) == [
         "posts/a.md:4: warning: unknown front matter key 'colour' is ignored; known keys: title, date, summary, tags, "
-        "draft, slug, image, image_alt, updated",
+        "draft, slug, image, image_alt, updated, email, id",
         "posts/a.md:5: warning: no summary; the home page, the feeds and the email preheader show the first "
         "paragraph instead. Add 'summary: …' (one or two sentences)",
     ]
