@@ -76,3 +76,17 @@ def test_a_refused_address_is_retried_by_requeue_never_for_someone_who_left(site
         assert requeue_failed(store, "elsewhere", now=lambda: NOW) is None
     assert [c.result.sent for c in again.campaigns] == [1]
     assert smtp_server.recipients() == Counter(dict.fromkeys(emails, 1))
+
+
+def test_a_post_recorded_before_ids_existed_is_known_by_its_slug_and_gets_its_id(site_dir, smtp_server):
+    news = site_dir.post("news.md", post_text("News", "2025-01-14"))
+    with open_store(site_dir.root / "publisher.db") as store:
+        add_readers(store, 2)
+        store.setting("first_publish", lambda: NOW.isoformat())
+        store.record_post("news", "sent", now=NOW)
+        config, site = smtp_site(site_dir, smtp_server)
+        report = publish(config, store, site, lambda: SECRET, now=lambda: NOW)
+        recorded = store.published_posts()
+    assert report.campaigns == () and smtp_server.received == []
+    assert len(recorded) == 1 and recorded[0].state == "sent" and recorded[0].post_id
+    assert news.read_text(encoding="utf-8") == post_text("News", "2025-01-14", id=recorded[0].post_id)
