@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from publisher.content.post_ids import new_post_id, with_id, write_id
-from publisher.content.posts import POST_ID, decode_post, parse_post
+from publisher.content.post_ids import POST_ID, new_post_id, with_id, write_id
+from publisher.content.posts import decode_post, parse_post
 from publisher.errors import ContentError
 
 from ..fixtures_files import read_only

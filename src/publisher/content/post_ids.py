@@ -11,18 +11,44 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ContentError
-from .posts import Post
+
+if TYPE_CHECKING:
+    from .posts import Post
+
+POST_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")  # a UUID, as written
 
 
 def new_post_id() -> str:
     """A fresh id, random (UUID 4) so two sites or two machines never make the same one."""
     return str(uuid.uuid4())
+
+
+def id_problem(value: object) -> str:
+    """What is wrong with a front matter `id:` value, with the fix; '' when it is absent or well formed."""
+    if value is None or isinstance(value, str) and POST_ID.match(value):
+        return ""
+    return (f"expected an id like 3f2b8c1e-7d4a-4c1b-9e2f-0a1b2c3d4e5f as publish writes it, got {value!r}; "
+            "delete the line and the next publish writes it again")
+
+
+def check_unique_ids(posts: list[Post]) -> None:
+    """Two posts may not share an id: a post file copied as a template keeps the original's id, and then
+    publish could not tell the two apart."""
+    seen: dict[str, Post] = {}
+    for post in posts:
+        if post.id and post.id in seen:
+            raise ContentError(
+                f"id: '{post.id}' is already the id of {seen[post.id].source}; a copied post keeps the original's "
+                f"id: delete the 'id:' line from the copy (the next publish writes a new one)", post.source)
+        seen.setdefault(post.id, post)
 
 
 def with_id(raw: bytes, post_id: str) -> bytes:

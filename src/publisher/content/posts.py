@@ -24,9 +24,9 @@ from frontmatter.default_handlers import YAMLHandler
 from ..errors import ContentError, Problems
 from ..parallel import map_parallel
 from .markdown import RAW_HTML_OMITTED, first_paragraph, render_markdown
+from .post_ids import check_unique_ids, id_problem
 
 KNOWN_KEYS = ("title", "date", "summary", "tags", "draft", "slug", "image", "image_alt", "updated", "email", "id")
-POST_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")  # a UUID, as written
 _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 _EMPTY_ALT = re.compile(r'<img src="[^"]*" alt=""')
@@ -168,21 +168,14 @@ def parse_post(path: Path, text: str, site_url: str, tz: ZoneInfo, allow_html: b
 
 
 def check_unique_slugs(posts: list[Post]) -> None:
-    """Two posts may not share a URL, nor an id (a post file copied as a template keeps the original's id, and
-    then publish could not tell the two apart)."""
+    """Two posts may not share a URL."""
     seen: dict[str, Post] = {}
-    ids: dict[str, Post] = {}
     for post in posts:
         if post.slug in seen:
             raise ContentError(
                 f"slug '{post.slug}' is already used by {seen[post.slug].source}; "
                 f"give one of them a different 'slug:' in its front matter", post.source)
-        if post.id and post.id in ids:
-            raise ContentError(
-                f"id: '{post.id}' is already the id of {ids[post.id].source}; a copied post keeps the original's "
-                f"id: delete the 'id:' line from the copy (the next publish writes a new one)", post.source)
         seen[post.slug] = post
-        ids.setdefault(post.id, post)
 
 
 def _split(path: Path, text: str) -> tuple[dict, str]:
@@ -289,13 +282,10 @@ def _bool(path: Path, text: str, meta: dict, key: str, default: bool = False) ->
 
 def _post_id(path: Path, text: str, meta: dict) -> str:
     """The post's stable id, as `publish` writes it; a hand-edited one that lost its shape is refused."""
-    value = meta.get("id")
-    if value is None:
-        return ""
-    if not (isinstance(value, str) and POST_ID.match(value)):
-        raise _fail(path, text, "id", f"expected an id like 3f2b8c1e-7d4a-4c1b-9e2f-0a1b2c3d4e5f as publish "
-                                      f"writes it, got {value!r}; delete the line and the next publish writes it again")
-    return value
+    problem = id_problem(meta.get("id"))
+    if problem:
+        raise _fail(path, text, "id", problem)
+    return meta.get("id") or ""
 
 
 def _tags(path: Path, text: str, meta: dict) -> tuple[str, ...]:
@@ -399,6 +389,7 @@ def parse_sources(sources: list[Source], site_url: str, tz: ZoneInfo, allow_html
     if not errors:
         try:
             check_unique_slugs([p.post for p in parsed.values()])
+            check_unique_ids([p.post for p in parsed.values()])
         except ContentError as exc:
             errors.append(exc)
     if errors:
