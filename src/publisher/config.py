@@ -135,6 +135,7 @@ class Secrets:
     smtp_password: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
     smtp_url: str = field(default="", repr=False)
+    old_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # earlier PUBLISHER_SECRET_KEYs, still honoured
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         smtp_password=env.get("PUBLISHER_SMTP_PASSWORD", ""),
         secret_key=env.get("PUBLISHER_SECRET_KEY", ""),
         smtp_url=env.get("PUBLISHER_SMTP_URL", ""),
+        old_secret_keys=tuple(filter(None, (k.strip() for k in env.get("PUBLISHER_OLD_SECRET_KEYS", "").split(",")))),
     )
     return Config(root=path.parent.resolve(), secrets=secrets, **sections)
 

@@ -46,15 +46,18 @@ def test_bad_address_is_one_clear_line_and_exit_1(site_dir):
     assert site_dir.run("subscribers", "list").stdout == ""
 
 
-def test_remove_unsubscribes_and_add_brings_back(site_dir):
+def test_remove_unsubscribes_and_add_refuses_to_bring_back_pointing_to_invite(site_dir):
     site_dir.run("subscribers", "add", "ann@example.com")
     site_dir.run("subscribers", "add", "bob@example.com")
     assert site_dir.run("subscribers", "remove", "ann@example.com").stdout == "Unsubscribed ann@example.com.\n"
     assert site_dir.run("subscribers", "list", "--status", "active").stdout == "bob@example.com\tactive\n"
     assert site_dir.run("subscribers", "list", "--status", "unsubscribed").stdout == (
         "ann@example.com\tunsubscribed\n")
-    assert site_dir.run("subscribers", "add", "ann@example.com").stdout == (
-        "ann@example.com was unsubscribed; it is active again.\n")
+    again = site_dir.run("subscribers", "add", "ann@example.com")
+    assert again.exit_code == 1 and lines(again.stderr) == [
+        "Error: ann@example.com unsubscribed, so only their own confirmation can subscribe them: run "
+        "`publisher subscribers invite ann@example.com` to send them a confirmation email"]
+    assert site_dir.run("subscribers", "list", "--status", "active").stdout == "bob@example.com\tactive\n"
     missing = site_dir.run("subscribers", "remove", "nobody@example.com")
     assert missing.exit_code == 1 and "nobody@example.com is not a subscriber" in missing.stderr
 
@@ -182,8 +185,8 @@ def test_one_mailbox_is_one_subscriber_on_add_and_import_whatever_its_case(site_
     csv_file = site_dir.root / "list.csv"
     csv_file.write_text("email,name\nAlice@example.com,Alice Again\nBob@example.com,Bob\nbob@EXAMPLE.com,Bob\n")
     result = site_dir.run("subscribers", "import", str(csv_file))
-    assert result.stdout == ("Imported 1 new subscriber from list.csv (1 already on the list, 1 repeated row "
-                             "ignored, 0 bad rows).\n")
+    assert result.stdout == ("Imported 1 new subscriber from list.csv (0 already on the list, 1 kept off as "
+                             "unsubscribed, bounced, complained or forgotten, 1 repeated row ignored, 0 bad rows).\n")
     assert lines(site_dir.run("subscribers", "list").stdout) == [
         "alice@example.com\tunsubscribed\tAlice", "Bob@example.com\tactive\tBob"]
 

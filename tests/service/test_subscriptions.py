@@ -47,14 +47,14 @@ def store(tmp_path):
         yield store
 
 
-def test_signing_up_never_demotes_and_brings_back_only_who_had_left(store):
+def test_signing_up_changes_no_status_but_a_new_address_s_which_waits_for_confirmation(store):
     store.add_subscribers([NewSubscriber("active@example.com", "Al"), NewSubscriber("gone@example.com", "Old",
                           status="bounced"), NewSubscriber("wait@example.com", status="pending")], "csv", now=NOW)
     later = NOW + dt.timedelta(days=1)
     assert store.request_subscription("active@example.com", "Someone", now=later).status == "active"
     assert store.request_subscription("wait@example.com", now=later).updated_at == NOW
     back = store.request_subscription("gone@example.com", "New Name", now=later)
-    assert (back.status, back.name, back.updated_at) == ("pending", "New Name", later)
+    assert (back.status, back.name, back.updated_at) == ("bounced", "New Name", NOW)
     fresh = store.request_subscription("new@example.com", "Ann", now=later)
     assert (fresh.status, fresh.source) == ("pending", "web")
     assert store.get_subscriber("active@example.com").name == "Al"

@@ -113,8 +113,10 @@ def test_signing_up_again_in_other_letters_leaves_the_subscriber_as_they_are(sto
     assert store.request_subscription("Alice@Example.com", now=NOW).status == "active"
     assert store.unsubscribe("ALICE@example.com", now=NOW)
     back = store.request_subscription("Alice@example.com", now=NOW)
-    assert (back.email, back.status) == ("alice@example.com", "pending")
-    assert store.confirm_subscriber("aLiCe@example.com", NOW, now=NOW)
+    assert (back.email, back.status) == ("alice@example.com", "unsubscribed")
+    assert not store.confirm_subscriber("aLiCe@example.com", NOW, now=NOW)  # a link no later than the unsubscribe
+    later = NOW + dt.timedelta(minutes=1)
+    assert store.confirm_subscriber("aLiCe@example.com", later, now=later)
     assert [(s.email, s.status) for s in store.list_subscribers()] == [("alice@example.com", "active")]
 
 
@@ -135,9 +137,11 @@ def test_status_changes_and_listing_by_status(store):
     changed = store.set_subscriber_status("b@example.com", "unsubscribed", now=later)
     assert (changed.status, changed.updated_at) == ("unsubscribed", later)
     assert [s.email for s in store.list_subscribers("active")] == ["a@example.com"]
-    assert store.set_subscriber_status("nobody@example.com", "active", now=NOW) is None
-    with pytest.raises(ValueError, match="expected one of"):
-        store.set_subscriber_status("a@example.com", "gone", now=NOW)
+    assert store.set_subscriber_status("nobody@example.com", "bounced", now=NOW) is None
+    for not_stricter in ("gone", "active", "pending"):
+        with pytest.raises(ValueError, match="expected one of"):
+            store.set_subscriber_status("b@example.com", not_stricter, now=NOW)
+    assert store.set_subscriber_status("b@example.com", "bounced", now=later).status == "unsubscribed"
 
 
 def test_campaign_snapshots_active_subscribers_once(store):

@@ -1,4 +1,5 @@
-"""Subscriber commands: add, remove, list, count, import and export (the `publisher subscribers` group)."""
+"""Subscriber commands: add, remove, list, count, import and export (the `publisher subscribers` group; the
+consent commands invite, show and forget are in consent.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ from pathlib import Path
 import click
 
 from .. import clock
-from ..store import SUBSCRIBER_STATUSES
+from ..store import SUBSCRIBER_STATUSES, ImportOutcome
 from . import Context, main, open_site_store, pass_context
 from .words import plural
 
 
 @main.group()
 def subscribers() -> None:
-    """Manage who receives the newsletter: add, remove, list, count, import and export.
+    """Manage who receives the newsletter: add, invite, remove, forget, show, list, count, import and export.
 
     \b
     Example:
@@ -38,30 +39,44 @@ def valid_name(name: str) -> str:
         raise click.ClickException(f"--name: {exc}") from None
 
 
+# Why `add` refuses an address, by its status; None is a forgotten address, which is not on the list at all.
+REFUSALS = {
+    "pending": "has not confirmed the sign-up yet",
+    "unsubscribed": "unsubscribed",
+    "bounced": "bounced (the mailbox does not exist)",
+    "complained": "complained (marked an email as spam)",
+    None: "was forgotten (erased at their request)",
+}
+
+
 @subscribers.command()
 @click.argument("address")
 @click.option("--name", default="", help="The subscriber's name, for greetings.")
 @pass_context
 def add(ctx: Context, address: str, name: str) -> None:
-    """Add ADDRESS as an active subscriber, without a confirmation email.
+    """Add ADDRESS as an active subscriber, without a confirmation email: you vouch for their consent.
 
-    An address that had unsubscribed or bounced becomes active again.
+    An address that unsubscribed, bounced, complained or was forgotten, or that has not
+    confirmed a sign-up yet, is refused: only the reader's own confirmation makes it active.
+    `publisher subscribers invite ADDRESS` sends them the confirmation email.
 
     \b
     Example:
         publisher subscribers add ann@example.com --name "Ann Lee"
     """
+    from ..service.suppression import hashes_under_every_key
     email, name, now = valid_address(address), valid_name(name), clock.now()
     with open_site_store(ctx.config) as store:
-        subscriber, added = store.add_subscriber(email, name, "active", "cli", now=now)
-        if not added and subscriber.status != "active":
-            store.set_subscriber_status(email, "active", now=now)
+        subscriber, added = store.add_subscriber(email, name, "active", "cli", now=now,
+                                                 address_hashes=hashes_under_every_key(ctx.config.secrets))
     if added:
         click.echo(f"Added {subscriber.email}.")
-    elif subscriber.status == "active":
+    elif subscriber is not None and subscriber.status == "active":
         click.echo(f"{subscriber.email} is already subscribed.")
     else:
-        click.echo(f"{subscriber.email} was {subscriber.status}; it is active again.")
+        email, why = (subscriber.email, REFUSALS[subscriber.status]) if subscriber else (email, REFUSALS[None])
+        raise click.ClickException(f"{email} {why}, so only their own confirmation can subscribe them: run "
+                                   f"`publisher subscribers invite {email}` to send them a confirmation email")
 
 
 @subscribers.command()
@@ -70,18 +85,21 @@ def add(ctx: Context, address: str, name: str) -> None:
 def remove(ctx: Context, address: str) -> None:
     """Unsubscribe ADDRESS: it gets no more newsletters.
 
-    The address stays on the list, marked unsubscribed, so that importing an old export
-    does not add it back.
+    The address stays on the list, marked unsubscribed (with the change in its consent
+    history), so that importing an old export does not add it back.
 
     \b
     Example:
         publisher subscribers remove ann@example.com
     """
     with open_site_store(ctx.config) as store:
-        subscriber = store.set_subscriber_status(address, "unsubscribed", now=clock.now())
+        subscriber = store.set_subscriber_status(address, "unsubscribed", now=clock.now(), how="cli")
     if subscriber is None:
         raise click.ClickException(f"{address} is not a subscriber; `publisher subscribers list` shows who is")
-    click.echo(f"Unsubscribed {subscriber.email}.")
+    if subscriber.status == "unsubscribed":
+        click.echo(f"Unsubscribed {subscriber.email}.")
+    else:
+        click.echo(f"{subscriber.email} stays {subscriber.status}: it gets no more newsletters.")
 
 
 @subscribers.command("list")
@@ -124,21 +142,25 @@ def import_subscribers(ctx: Context, file: Path) -> None:
     Last Name) and a status column are optional. Bad rows are listed by line number and
     skipped (the exit code is then 1); a file whose rows run together (a quote left open)
     imports nothing and names the line. Addresses already on the list (in capitals or not)
-    are left as they are, so importing the same file again changes nothing.
+    are never made more mailable: only an unsubscribe, bounce or complaint in the file
+    changes them. Addresses that were forgotten are not added. Importing the same file
+    again changes nothing.
 
     \b
     Example:
         publisher subscribers import subscribers.csv
     """
     from ..service.subscriber_csv import decode_csv, parse_csv
+    from ..service.suppression import hashes_under_every_key
     parsed = parse_csv(decode_csv(read_bytes(file), file), file)
     with open_site_store(ctx.config) as store:
-        added = store.add_subscribers(parsed.subscribers, f"import:{file.name}", now=clock.now()).added
+        outcome = store.add_subscribers(parsed.subscribers, f"import:{file.name}", now=clock.now(),
+                                        address_hashes=hashes_under_every_key(ctx.config.secrets))
     for problem in parsed.problems:
         click.echo(f"{file}:{problem.line}: {problem.message}; row skipped", err=True)
-    click.echo(f"Imported {plural(added, 'new subscriber')} from {file.name} ({len(parsed.subscribers) - added:,} "
-               f"already on the list, {plural(len(parsed.duplicates), 'repeated row')} ignored, "
-               f"{plural(len(parsed.problems), 'bad row')}).")
+    click.echo(f"Imported {plural(outcome.added, 'new subscriber')} from {file.name} ({outcome.unchanged:,} "
+               f"already on the list, {rule_applied(outcome)}{plural(len(parsed.duplicates), 'repeated row')} "
+               f"ignored, {plural(len(parsed.problems), 'bad row')}).")
     if parsed.problems:
         skipped = plural(len(parsed.problems), "bad row was", "bad rows were")
         raise click.ClickException(f"{skipped} skipped (listed above); correct them and import the file again")
@@ -167,6 +189,15 @@ def export(ctx: Context, file: Path | None) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot write {file}: {exc.strerror}") from None
     click.echo(f"Exported {plural(len(people), 'subscriber')} to {file}.", err=True)
+
+
+def rule_applied(outcome: ImportOutcome) -> str:
+    """What the suppression rule did in an import, for its summary: each part followed by ', ' (none if nothing)."""
+    parts = [f"{outcome.made_stricter:,} made unsubscribed, bounced or complained as in the file"] * bool(
+        outcome.made_stricter)
+    parts += [f"{outcome.suppressed:,} kept off as unsubscribed, bounced, complained or forgotten"] * bool(
+        outcome.suppressed)
+    return "".join(f"{part}, " for part in parts)
 
 
 def read_bytes(file: Path) -> bytes:

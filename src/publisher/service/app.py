@@ -50,7 +50,7 @@ from .subscriptions import ONE_CLICK, Subscriptions, read_sign_up
 
 MAX_BODY_BYTES = 4_096
 RATE_WINDOW_SECONDS = 3_600
-CONFIRMATIONS_PER_ADDRESS = 3  # per RATE_WINDOW_SECONDS: the form cannot be used to flood someone's inbox
+FROM_PAGE = ("from", "page")  # the unsubscribe page's button sends this too: a press there, not a mail program's POST
 RETRY_AFTER_SECONDS = 30  # when the database is busy
 TEMPLATE = "service.html"
 PAGES = {  # message: (page title, HTTP status)
@@ -145,11 +145,10 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     env = make_env(config.path(config.paths.templates))
     service = Subscriptions(config, store, env, single_sender(config, connect), clock)
     limiter = ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic)
-    per_address = ClientLimiter(CONFIRMATIONS_PER_ADDRESS, RATE_WINDOW_SECONDS, monotonic)
     pages = Pages(config, env, clock)
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES, MAX_FORM_PARTS=16)
-    _add_routes(app, service, (limiter, per_address), pages, store)
+    _add_routes(app, service, limiter, pages, store)
     app.register_error_handler(HTTPException, lambda exc: _error_page(pages, exc))
     app.register_error_handler(DatabaseBusy, lambda exc: _busy_page(pages, exc))
     app.after_request(_security_headers(config))
@@ -158,9 +157,7 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     return app
 
 
-def _add_routes(app: Flask, service: Subscriptions, limiters: tuple[ClientLimiter, ClientLimiter], pages: Pages,
-                store: Store) -> None:
-    per_client, per_address = limiters
+def _add_routes(app: Flask, service: Subscriptions, per_client: ClientLimiter, pages: Pages, store: Store) -> None:
 
     @app.get("/subscribe")
     def subscribe_form():
@@ -174,10 +171,8 @@ def _add_routes(app: Flask, service: Subscriptions, limiters: tuple[ClientLimite
             sign_up = read_sign_up(request.form)
         except SignUpError as exc:
             return pages.render("invalid_form", problem=str(exc))
-        if not per_address.allow(sign_up.email.lower()):
-            return pages.render("check_inbox", email=sign_up.email)  # the same answer; no further email
         try:
-            service.subscribe(sign_up)
+            service.subscribe(sign_up, request.remote_addr or "")  # over the address's limit: the same answer
         except DeliveryError as exc:
             log.error("the confirmation email could not be sent: %s", exc)
             return pages.render("unavailable")
@@ -192,18 +187,21 @@ def _add_routes(app: Flask, service: Subscriptions, limiters: tuple[ClientLimite
 
     @app.post("/confirm")
     def confirm():
-        return _with_token(pages, lambda token: pages.render(service.confirm(token)))
+        return _with_token(pages, lambda token: pages.render(service.confirm(token, request.remote_addr or "")))
 
     @app.get("/unsubscribe")
     def unsubscribe_form():
         return _with_token(pages, lambda token: pages.render(
-            "unsubscribe", email=service.check_unsubscribe(token), token=token, one_click=ONE_CLICK))
+            "unsubscribe", email=service.check_unsubscribe(token), token=token, one_click=ONE_CLICK,
+            from_page=FROM_PAGE))
 
     @app.post("/unsubscribe")
     def unsubscribe():
         if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
             return pages.render("bad_request")
-        return _with_token(pages, lambda token: pages.render("unsubscribed", email=service.unsubscribe(token)))
+        how = "link" if request.form.get(FROM_PAGE[0]) == FROM_PAGE[1] else "one-click"
+        return _with_token(pages, lambda token: pages.render(
+            "unsubscribed", email=service.unsubscribe(token, how, request.remote_addr or "")))
 
     @app.get("/healthz")
     def healthz():

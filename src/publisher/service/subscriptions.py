@@ -3,8 +3,11 @@ sign up (double opt-in), confirm (once, then a welcome), unsubscribe (one click)
 where opening a confirm or unsubscribe link only shows what its button will do.
 
 Signing up answers the same whatever the address's state, so the form tells nobody who is subscribed:
-a new, unsubscribed or bounced address becomes pending; every address gets a confirmation email, and
-confirming an address that is already active changes nothing.
+every address gets a confirmation email (at most CONFIRMATIONS_PER_ADDRESS an hour, counted in the store so
+the limit holds across processes, for sign-ups and the author's invitations together). A new address becomes
+pending; one that unsubscribed, bounced or complained stays so until the reader opens the link: a sign-up
+alone never makes anyone mailable again. Confirming an address that is already active changes nothing. Each
+step is written to the subscriber's consent history with the request's IP address as its evidence.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from ..config import Config
 from ..content.posts import Post, find_posts, is_published
 from ..errors import PublisherError, SignUpError, TokenError
 from ..mail.tokens import CONFIRM, UNSUBSCRIBE, TokenData, read_token
-from ..store import CONTROL_CHARACTERS, Store
+from ..store import CONTROL_CHARACTERS, SUPPRESSED_STATUSES, Store
 from .emails import (
     WELCOME_POSTS,
     Notice,
@@ -37,6 +40,8 @@ HONEYPOT = "website"
 MAX_ADDRESS = 254
 MAX_NAME = 100
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
+CONFIRMATIONS_PER_ADDRESS = 3  # per CONFIRMATION_WINDOW: the form cannot be used to flood someone's inbox
+CONFIRMATION_WINDOW = dt.timedelta(hours=1)
 log = logging.getLogger(__name__)
 
 
@@ -79,12 +84,30 @@ class Subscriptions:
         self._welcome: tuple[tuple, Notice] | None = None
         self._posts: tuple[tuple, tuple[Post, ...]] | None = None
 
-    def subscribe(self, sign_up: SignUp) -> None:
-        """Record the sign-up and send the confirmation email (DeliveryError when it cannot go)."""
+    def subscribe(self, sign_up: SignUp, ip: str = "") -> bool:
+        """Record the sign-up (from IP address `ip`) and send the confirmation email; False, recording and
+        sending nothing, when the address has had its confirmation emails for the hour (DeliveryError when
+        the email cannot go)."""
+        return self._ask(sign_up, "subscribed", "form", ip)
+
+    def invite(self, sign_up: SignUp) -> str:
+        """The author's invitation: the same confirmation email, recorded as 'invited'. 'already' (active:
+        nothing sent), 'too_many' (the hour's confirmation emails were sent: nothing sent) or 'invited'."""
+        subscriber = self._store.get_subscriber(sign_up.email)
+        if subscriber is not None and subscriber.status == "active":
+            return "already"
+        return "invited" if self._ask(sign_up, "invited", "cli", "") else "too_many"
+
+    def _ask(self, sign_up: SignUp, kind: str, how: str, detail: str) -> bool:
+        """Record a sign-up or invitation and send the confirmation email, unless the hour's limit is reached."""
         now = self._clock()
-        subscriber = self._store.request_subscription(sign_up.email, sign_up.name, now=now)
+        if self._store.confirmations_since(sign_up.email, now - CONFIRMATION_WINDOW) >= CONFIRMATIONS_PER_ADDRESS:
+            return False
+        subscriber = self._store.request_subscription(sign_up.email, sign_up.name, now=now, kind=kind, how=how,
+                                                      detail=detail)
         self._deliver(personalise_notice(self._confirmation, subscriber.email, subscriber.name,
                                          secret=self._secret, now=now))
+        return True
 
     def check_confirm(self, token: str) -> tuple[str, str]:
         """What `confirm` would answer, changing nothing, and the link's address: 'confirm' while the address
@@ -93,15 +116,18 @@ class Subscriptions:
         subscriber = self._store.get_subscriber(data.email)
         if subscriber and subscriber.status == "active":
             return "already", data.email
-        waiting = subscriber and subscriber.status == "pending" and subscriber.updated_at <= _pending_by(data)
+        waiting = subscriber and (subscriber.status == "pending" and subscriber.updated_at <= _pending_by(data)
+                                  or subscriber.status in SUPPRESSED_STATUSES and subscriber.updated_at < data.issued)
         return ("confirm" if waiting else "stale"), data.email
 
-    def confirm(self, token: str) -> str:
+    def confirm(self, token: str, ip: str = "") -> str:
         """'confirmed' (and the welcome sent), 'already' (active before), or 'stale' (unsubscribed since, or
-        unknown); TokenError when the link is not genuine or dated in the future, TokenExpired when too old."""
+        unknown); TokenError when the link is not genuine or dated in the future, TokenExpired when too old.
+        The confirmation is recorded with the IP address `ip` it came from."""
         now = self._clock()
         data = self._read_confirm(token, now)
-        if self._store.confirm_subscriber(data.email, _pending_by(data), now=now):
+        if self._store.confirm_subscriber(data.email, _pending_by(data), now=now, left_by=data.issued, how="link",
+                                          detail=ip):
             self._send_welcome(data.email)
             return "confirmed"
         subscriber = self._store.get_subscriber(data.email)
@@ -111,10 +137,11 @@ class Subscriptions:
         """The address a genuine unsubscribe link is for; TokenError otherwise."""
         return self._read(UNSUBSCRIBE, token, None, self._clock()).email
 
-    def unsubscribe(self, token: str) -> str:
-        """Unsubscribe the link's address (if it is still subscribed) and return it; TokenError for a bad link."""
+    def unsubscribe(self, token: str, how: str = "link", ip: str = "") -> str:
+        """Unsubscribe the link's address (if it is still subscribed) and return it; TokenError for a bad link.
+        `how` is 'one-click' for a mail program's RFC 8058 request, 'link' for the button on the page."""
         email = self.check_unsubscribe(token)
-        self._store.unsubscribe(email, now=self._clock())
+        self._store.unsubscribe(email, now=self._clock(), how=how, detail=ip)
         return email
 
     def _read_confirm(self, token: str, now: dt.datetime) -> TokenData:
@@ -161,7 +188,8 @@ class Subscriptions:
 
 def _pending_by(data: TokenData) -> dt.datetime:
     """A confirm link confirms only an address pending since the second it was made (tokens count whole seconds),
-    so a link sent before someone last unsubscribed confirms nothing."""
+    so a link sent before someone last unsubscribed confirms nothing. Someone who left is confirmed only by a
+    link made in a later second than their leaving (`data.issued`, strictly): never by one made before it."""
     return data.issued + dt.timedelta(seconds=1)
 
 

@@ -12,7 +12,9 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from .records import (
+    AddressHashes,
     Campaign,
+    ConsentEvent,
     Delivery,
     DeliveryCounts,
     ImportOutcome,
@@ -20,6 +22,7 @@ from .records import (
     NewSubscriber,
     PublishedPost,
     Subscriber,
+    no_hashes,
 )
 
 
@@ -48,17 +51,25 @@ class Store(Protocol):
         timeout, ConfigError when it cannot be written at all."""
 
     def add_subscriber(self, email: str, name: str = "", status: str = "active", source: str = "",
-                       *, now: Moment) -> tuple[Subscriber, bool]:
-        """Add one subscriber unless the address is already known; returns (subscriber, whether it was added)."""
+                       *, now: Moment, how: str = "cli",
+                       address_hashes: AddressHashes = no_hashes) -> tuple[Subscriber | None, bool]:
+        """Add one subscriber unless the address is already known; returns (subscriber, whether it was added),
+        the subscriber None when the address is forgotten."""
 
-    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment) -> ImportOutcome:
-        """Add every new address at once, leaving known ones untouched."""
+    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment, how: str = "import",
+                        address_hashes: AddressHashes = no_hashes) -> ImportOutcome:
+        """Add every new address in one transaction, under the suppression rule: a known address is only ever
+        made stricter (unsubscribed, bounced, complained), never more mailable; an address whose hash under
+        `address_hashes` is on the suppression list is not added (the function is called only when the list
+        is not empty). Each change is recorded in the consent history (how, detail = `source`)."""
 
     def get_subscriber(self, email: str) -> Subscriber | None:
         """The subscriber with this address, in whatever case it is written; None when unknown."""
 
-    def set_subscriber_status(self, email: str, status: str, *, now: Moment) -> Subscriber | None:
-        """Change a subscriber's status; None when the address is unknown."""
+    def set_subscriber_status(self, email: str, status: str, *, now: Moment, how: str = "cli",
+                              detail: str = "") -> Subscriber | None:
+        """Make a subscriber unsubscribed, bounced or complained (a stricter status stays), recording the event;
+        None when the address is unknown."""
 
     def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
         """Subscribers in the order they were added, optionally only those with one status."""
@@ -66,14 +77,30 @@ class Store(Protocol):
     def count_subscribers(self) -> dict[str, int]:
         """How many subscribers have each status (every status present, zero included)."""
 
-    def request_subscription(self, email: str, name: str = "", *, now: Moment) -> Subscriber:
-        """A sign-up from the web form: new, unsubscribed or bounced becomes pending; others stay as they are."""
+    def request_subscription(self, email: str, name: str = "", *, now: Moment, kind: str = "subscribed",
+                             how: str = "form", detail: str = "") -> Subscriber:
+        """A sign-up or invitation (`kind`), recorded: a new address becomes pending, others keep their status."""
 
-    def confirm_subscriber(self, email: str, pending_by: Moment, *, now: Moment) -> bool:
-        """Activate a subscriber pending since `pending_by` or earlier; True only for the call that did."""
+    def confirm_subscriber(self, email: str, pending_by: Moment, *, now: Moment, left_by: Moment | None = None,
+                           how: str = "link", detail: str = "") -> bool:
+        """Activate a subscriber pending since `pending_by`, or one who left before `left_by` (default
+        `pending_by`), recording 'confirmed'; True only for the call that did."""
 
-    def unsubscribe(self, email: str, *, now: Moment) -> bool:
-        """Unsubscribe an active or pending subscriber; returns whether anything changed."""
+    def unsubscribe(self, email: str, *, now: Moment, how: str = "link", detail: str = "") -> bool:
+        """Unsubscribe an active or pending subscriber, recording how; returns whether anything changed."""
+
+    def consent_history(self, email: str) -> list[ConsentEvent]:
+        """The subscriber's consent events, oldest recorded first; empty for an unknown address."""
+
+    def confirmations_since(self, email: str, since: Moment) -> int:
+        """How many confirmation emails (form sign-ups and invitations) the address was sent since `since`."""
+
+    def has_suppressions(self) -> bool:
+        """Whether any address is on the suppression list of forgotten addresses."""
+
+    def forget_subscriber(self, email: str, address_hash: str, *, now: Moment) -> bool:
+        """Erase the subscriber, their history and deliveries, listing `address_hash` as suppressed; returns
+        whether there was a subscriber to erase."""
 
     def create_campaign(self, slug: str, subject: str, *, now: Moment) -> Campaign:
         """The campaign for a post, queuing one delivery per active subscriber; the existing one if already made."""

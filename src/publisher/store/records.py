@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 SUBSCRIBER_STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
@@ -19,6 +20,14 @@ POST_STATES = ("archived", "sent")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 Moment = dt.datetime | str
+# A folded address -> its keyed hashes, one per key in use: how a store checks its suppression list of forgotten
+# addresses without ever holding the key.
+AddressHashes = Callable[[str], Iterable[str]]
+
+
+def no_hashes(folded: str) -> tuple[str, ...]:
+    """For callers without a suppression key: enough while the suppression list is empty, when it is never called."""
+    return ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import sqlite3
 
 from .records import Campaign, Delivery, DeliveryCounts, Moment
 from .sqlite_connection import read_time, stamp
+from .sqlite_consent import write_event
 from .sqlite_subscribers import SUBSCRIBER_COLUMNS, SqliteSubscribers, subscriber_from
 
 _DELIVERY_SELECT = f"""
@@ -98,12 +99,14 @@ class SqliteCampaigns(SqliteSubscribers):
                     (reply, stamp(next_attempt_at), int(possible_duplicate)), now)
 
     def mark_failed(self, delivery: Delivery, reply: str, bounce: bool, *, now: Moment) -> None:
-        """Record a failed delivery; `bounce` (mailbox unknown) also marks the subscriber bounced."""
+        """Record a failed delivery; `bounce` (mailbox unknown) also marks an active or pending subscriber
+        bounced, with the server's reply as the evidence in their consent history."""
         with self._write() as conn:
             _update(conn, delivery, "status = 'failed', last_reply = ?", (reply,), now)
-            if bounce:
-                conn.execute("UPDATE subscribers SET status = 'bounced', updated_at = ? WHERE id = ?",
-                             (stamp(now), delivery.subscriber.id))
+            if bounce and conn.execute("UPDATE subscribers SET status = 'bounced', updated_at = ? WHERE id = ?"
+                                       " AND status IN ('pending', 'active')",
+                                       (stamp(now), delivery.subscriber.id)).rowcount:
+                write_event(conn, delivery.subscriber.id, "bounced", "smtp", reply, now, now)
 
     def release(self, delivery: Delivery, *, now: Moment) -> None:
         """Return a claimed delivery that was certainly not sent to the queue, uncounting the attempt."""

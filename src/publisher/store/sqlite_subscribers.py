@@ -7,55 +7,61 @@ from collections.abc import Iterable
 
 from .records import (
     SUBSCRIBER_STATUSES,
+    AddressHashes,
+    SUPPRESSED_STATUSES,
     ImportOutcome,
     Moment,
     NewSubscriber,
     Subscriber,
     check_value,
     fold_email,
+    no_hashes,
     normalize_email,
+    strictness,
 )
-from .sqlite_connection import SqliteConnection, read_time, stamp
+from .sqlite_connection import read_time, stamp
+from .sqlite_consent import SqliteConsent, id_of, write_event
+from .sqlite_import import NEW_PUBLIC_ID, Origin, import_entries
 
-NEW_PUBLIC_ID = "lower(hex(randomblob(16)))"  # 128 random bits, made by SQLite as the row is written
 SUBSCRIBER_COLUMNS = "s.id, s.email, s.name, s.status, s.source, s.created_at, s.updated_at, s.public_id"
 
 
-class SqliteSubscribers(SqliteConnection):
-    """Subscribers, one per mailbox: an address is looked up by its folded form, `email_key`."""
+class SqliteSubscribers(SqliteConsent):
+    """Subscribers, one per mailbox: an address is looked up by its folded form, `email_key`. Every change of
+    status is written to the subscriber's consent history in the same transaction."""
 
     def add_subscriber(self, email: str, name: str = "", status: str = "active", source: str = "",
-                       *, now: Moment) -> tuple[Subscriber, bool]:
-        """Add one subscriber unless the address is already known; returns (subscriber, whether it was added)."""
-        outcome = self.add_subscribers([NewSubscriber(email, name, status)], source, now=now)
+                       *, now: Moment, how: str = "cli",
+                       address_hashes: AddressHashes = no_hashes) -> tuple[Subscriber | None, bool]:
+        """Add one subscriber unless the address is already known; returns (subscriber, whether it was added),
+        the subscriber None when the address is forgotten (on the suppression list)."""
+        outcome = self.add_subscribers([NewSubscriber(email, name, status)], source, now=now, how=how,
+                                       address_hashes=address_hashes)
         return self.get_subscriber(email), bool(outcome.added)
 
-    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment) -> ImportOutcome:
-        """Add every new address in one transaction, leaving known ones untouched."""
-        added = seen = 0
+    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment, how: str = "import",
+                        address_hashes: AddressHashes = no_hashes) -> ImportOutcome:
+        """Add every new address in one transaction; a known one is only ever made stricter, a forgotten one
+        (whose hash under `address_hashes` is on the suppression list) is not added. See sqlite_import.py."""
         with self._write() as conn:
-            for seen, entry in enumerate(entries, start=1):
-                check_value(entry.status, SUBSCRIBER_STATUSES)
-                created = stamp(entry.created_at or now)
-                added += conn.execute(
-                    "INSERT INTO subscribers (email, email_key, name, status, source, created_at, updated_at, public_id)"
-                    f" VALUES (?, ?, ?, ?, ?, ?, ?, {NEW_PUBLIC_ID}) ON CONFLICT DO NOTHING",
-                    (normalize_email(entry.email), fold_email(entry.email), entry.name, entry.status, source,
-                     created, stamp(now)),
-                ).rowcount
-        return ImportOutcome(added=added, unchanged=seen - added)
+            return import_entries(conn, entries, Origin(how, source, now), address_hashes)
 
     def get_subscriber(self, email: str) -> Subscriber | None:
         rows = self._rows(f"SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s WHERE email_key = ?",
                           (fold_email(email),))
         return subscriber_from(rows[0]) if rows else None
 
-    def set_subscriber_status(self, email: str, status: str, *, now: Moment) -> Subscriber | None:
-        """Change a subscriber's status; None when the address is unknown."""
-        check_value(status, SUBSCRIBER_STATUSES)
+    def set_subscriber_status(self, email: str, status: str, *, now: Moment, how: str = "cli",
+                              detail: str = "") -> Subscriber | None:
+        """Make a subscriber unsubscribed, bounced or complained (never more mailable: a stricter status stays),
+        recording the event; None when the address is unknown. ValueError for any other status."""
+        check_value(status, SUPPRESSED_STATUSES)
         with self._write() as conn:
-            conn.execute("UPDATE subscribers SET status = ?, updated_at = ? WHERE email_key = ?",
-                         (status, stamp(now), fold_email(email)))
+            row = conn.execute("SELECT id, status FROM subscribers WHERE email_key = ?", (fold_email(email),)).fetchone()
+            if row is not None and strictness(status) > strictness(row["status"]):
+                conn.execute("UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?",
+                             (status, stamp(now), row["id"]))
+                write_event(conn, row["id"], status, how, detail, now, now)
         return self.get_subscriber(email)
 
     def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
@@ -72,32 +78,45 @@ class SqliteSubscribers(SqliteConnection):
         counts.update(self._rows("SELECT status, COUNT(*) FROM subscribers GROUP BY status"))
         return counts
 
-    def request_subscription(self, email: str, name: str = "", *, now: Moment) -> Subscriber:
-        """A sign-up from the web form: a new address becomes pending, as does one that had unsubscribed or
-        bounced (taking the new name, if given); a pending or active subscriber stays as they are."""
+    def request_subscription(self, email: str, name: str = "", *, now: Moment, kind: str = "subscribed",
+                             how: str = "form", detail: str = "") -> Subscriber:
+        """A sign-up (the web form; or, as kind 'invited', the author's invitation), recorded as an event: a new address
+        becomes pending; every other keeps its status, so a sign-up alone never makes anyone mailable again.
+        Only the confirm link then activates a pending or suppressed subscriber (`confirm_subscriber`). A
+        pending or suppressed subscriber takes the new name, if one is given."""
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO subscribers (email, email_key, name, status, source, created_at, updated_at, public_id)"
-                f" VALUES (?1, ?4, ?2, 'pending', 'web', ?3, ?3, {NEW_PUBLIC_ID}) ON CONFLICT (email_key) DO UPDATE SET status = 'pending',"
-                " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,"
-                " updated_at = excluded.updated_at WHERE status IN ('unsubscribed', 'bounced')",
-                (normalize_email(email), name, stamp(now), fold_email(email)))
+                f" VALUES (?1, ?4, ?2, 'pending', ?5, ?3, ?3, {NEW_PUBLIC_ID}) ON CONFLICT (email_key) DO UPDATE"
+                " SET name = excluded.name WHERE excluded.name != '' AND status != 'active'",
+                (normalize_email(email), name, stamp(now), fold_email(email), "web" if kind == "subscribed" else how))
+            write_event(conn, id_of(conn, email), kind, how, detail, now, now)
         return self.get_subscriber(email)
 
-    def confirm_subscriber(self, email: str, pending_by: Moment, *, now: Moment) -> bool:
-        """Activate a subscriber who has been pending since `pending_by` or earlier (a confirm link made before
-        they last unsubscribed confirms nothing). True only for the one call that activated them."""
+    def confirm_subscriber(self, email: str, pending_by: Moment, *, now: Moment, left_by: Moment | None = None,
+                           how: str = "link", detail: str = "") -> bool:
+        """Activate a subscriber pending since `pending_by` or earlier, or one who left (unsubscribed, bounced,
+        complained) before `left_by` (default `pending_by`) and signed up again: a confirm link made before
+        they last left confirms nothing. Records 'confirmed'; True only for the one call that activated them."""
         with self._write() as conn:
-            return bool(conn.execute(
-                "UPDATE subscribers SET status = 'active', updated_at = ? WHERE email_key = ? AND status = 'pending'"
-                " AND updated_at <= ?", (stamp(now), fold_email(email), stamp(pending_by))).rowcount)
+            subscriber_id = id_of(conn, email)
+            done = conn.execute(
+                "UPDATE subscribers SET status = 'active', updated_at = ? WHERE id = ? AND ((status = 'pending'"
+                f" AND updated_at <= ?) OR (status IN {SUPPRESSED_STATUSES} AND updated_at < ?))",
+                (stamp(now), subscriber_id, stamp(pending_by), stamp(left_by or pending_by))).rowcount
+            if done:
+                write_event(conn, subscriber_id, "confirmed", how, detail, now, now)
+        return bool(done)
 
-    def unsubscribe(self, email: str, *, now: Moment) -> bool:
-        """Unsubscribe an active or pending subscriber; returns whether anything changed."""
+    def unsubscribe(self, email: str, *, now: Moment, how: str = "link", detail: str = "") -> bool:
+        """Unsubscribe an active or pending subscriber, recording how; returns whether anything changed."""
         with self._write() as conn:
-            return bool(conn.execute(
-                "UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE email_key = ?"
-                " AND status IN ('active', 'pending')", (stamp(now), fold_email(email))).rowcount)
+            subscriber_id = id_of(conn, email)
+            done = conn.execute("UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE id = ?"
+                                " AND status IN ('active', 'pending')", (stamp(now), subscriber_id)).rowcount
+            if done:
+                write_event(conn, subscriber_id, "unsubscribed", how, detail, now, now)
+        return bool(done)
 
 
 def subscriber_from(row: sqlite3.Row) -> Subscriber:

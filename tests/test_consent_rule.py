@@ -1,0 +1,87 @@
+"""The suppression rule end to end, like data loss: for every status that keeps mail away and every way an address
+can come back (an import that lists it as active, an import without statuses, `add`, a sign-up on the form that
+nobody confirms), the address stays as it was and a campaign sent afterwards does not mail it. The service runs
+on real HTTP on 127.0.0.1, mail goes through a real SMTP server, the commands run against the same site."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import ExitStack
+
+import pytest
+from click.testing import CliRunner
+
+from publisher.cli import main
+from publisher.store import SUPPRESSED_STATUSES, NewSubscriber
+
+from .fixtures_site import post_text
+from .fixtures_smtp import free_port
+from .fixtures_web import SECRET, START, Clock, Service, confirm_link, press_confirm, running, site_config
+
+READER = "reader@example.com"
+ADDRESS = "ann@example.com"
+ENV = {"PUBLISHER_SECRET_KEY": SECRET, "PUBLISHER_NOW": (START + dt.timedelta(minutes=10)).isoformat()}
+
+
+@pytest.fixture
+def service(tmp_path, smtp_server) -> Service:
+    """The service for a site with one post, mailing through the test's SMTP server."""
+    with ExitStack() as stack:
+        root = tmp_path / "site"
+        (root / "posts").mkdir(parents=True)
+        (root / "posts" / "hello.md").write_text(post_text("Hello readers", "2025-01-14"), encoding="utf-8")
+        config = site_config(root, f"http://127.0.0.1:{free_port()}", f'\n[delivery]\nsmtp_url = "{smtp_server.url}"\n')
+        yield stack.enter_context(running(config, smtp_server, Clock(START)))
+
+
+def run(service: Service, *args: str):
+    return CliRunner().invoke(main, ["--config", str(service.config.root), *args], env=ENV, catch_exceptions=False)
+
+
+def import_file(service: Service, text: str):
+    path = service.config.root / "list.csv"
+    path.write_text(text, encoding="utf-8")
+    return run(service, "subscribers", "import", str(path))
+
+
+PATHS = {
+    "import listing it as active": lambda service: import_file(service, f"email,status\n{ADDRESS.upper()},active\n"),
+    "import listing it as subscribed": lambda service: import_file(service, f"email,status\n{ADDRESS},subscribed\n"),
+    "import without statuses": lambda service: import_file(service, f"email,name\n{ADDRESS},Ann\n"),
+    "add": lambda service: run(service, "subscribers", "add", ADDRESS),
+    "form sign-up, not confirmed": lambda service: service.post("/subscribe", {"email": ADDRESS}),
+}
+
+
+@pytest.mark.parametrize("status", SUPPRESSED_STATUSES)
+@pytest.mark.parametrize("path", PATHS)
+def test_no_path_makes_a_suppressed_address_active_or_mails_it_a_newsletter(service, status, path):
+    service.store.add_subscribers([NewSubscriber(READER), NewSubscriber(ADDRESS, status=status)], "earlier.csv",
+                                  now=START)
+    PATHS[path](service)
+    assert service.status(ADDRESS) == status
+    sent = run(service, "send", "hello")
+    assert sent.exit_code == 0, sent.output
+    newsletters = [r for r in service.smtp.received if r.message["Subject"] == "Hello readers"]
+    assert [r.rcpt_tos for r in newsletters] == [(READER,)]
+    assert service.status(ADDRESS) == status
+
+
+@pytest.mark.parametrize("status", SUPPRESSED_STATUSES)
+def test_add_refuses_a_suppressed_address_and_says_how_to_invite(service, status):
+    service.store.add_subscribers([NewSubscriber(ADDRESS, status=status)], "earlier.csv", now=START)
+    result = run(service, "subscribers", "add", "Ann@Example.com")
+    assert result.exit_code == 1
+    assert f"run `publisher subscribers invite {ADDRESS}` to send them a confirmation email" in result.stderr
+    assert status in result.stderr
+
+
+def test_only_the_reader_s_own_confirmation_brings_back_someone_who_unsubscribed(service):
+    service.store.add_subscribers([NewSubscriber(ADDRESS, status="unsubscribed")], "earlier.csv", now=START)
+    service.clock.advance(dt.timedelta(days=2))
+    assert service.post("/subscribe", {"email": ADDRESS}).status == 200
+    assert service.status(ADDRESS) == "unsubscribed"
+    assert press_confirm(service, confirm_link(service.mails(ADDRESS)[-1])).status == 200
+    assert service.status(ADDRESS) == "active"
+    assert run(service, "send", "hello").exit_code == 0
+    assert [m["Subject"] for m in service.mails(ADDRESS)][-1] == "Hello readers"
