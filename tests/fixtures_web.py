@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import urlencode, urljoin, urlsplit
 
+import pytest
+from click.testing import CliRunner
 from werkzeug.serving import make_server
 
+from publisher.cli import main
 from publisher.config import load_config
 from publisher.sending.transports import make_transport
 from publisher.service.app import create_app
@@ -27,6 +30,7 @@ from publisher.store import open_sqlite as open_store
 from publisher.store.sqlite import BUSY_TIMEOUT_SECONDS
 
 from .fixtures_site import BASIC_TOML, BOOKING_TOML, post_text
+from .fixtures_smtp import free_port
 
 SECRET = "a-test-secret-that-is-long-enough"
 START = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.UTC)
@@ -195,3 +199,21 @@ def forwarding_proxy(target_port: int) -> Iterator[int]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def site_service(tmp_path, smtp_server) -> Iterator[Service]:
+    """The service for a site with one post, 'Hello readers' (hello.md), mailing through the test's SMTP server;
+    commands run against the same site with `run_command`."""
+    root = tmp_path / "site"
+    (root / "posts").mkdir(parents=True)
+    (root / "posts" / "hello.md").write_text(post_text("Hello readers", "2025-01-14"), encoding="utf-8")
+    config = site_config(root, f"http://127.0.0.1:{free_port()}", f'\n[delivery]\nsmtp_url = "{smtp_server.url}"\n')
+    with running(config, smtp_server, Clock(START)) as service:
+        yield service
+
+
+def run_command(service: Service, *args: str, env: dict | None = None):
+    """A `publisher` command against the service's site, at the service's time, with its secret key."""
+    env = {"PUBLISHER_SECRET_KEY": SECRET, "PUBLISHER_NOW": service.clock().isoformat(), **(env or {})}
+    return CliRunner().invoke(main, ["--config", str(service.config.root), *args], env=env, catch_exceptions=False)

@@ -6,36 +6,20 @@ on real HTTP on 127.0.0.1, mail goes through a real SMTP server, the commands ru
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import ExitStack
 
 import pytest
-from click.testing import CliRunner
 
-from publisher.cli import main
 from publisher.store import SUPPRESSED_STATUSES, NewSubscriber
 
-from .fixtures_site import post_text
-from .fixtures_smtp import free_port
-from .fixtures_web import SECRET, START, Clock, Service, confirm_link, press_confirm, running, site_config
+from .fixtures_web import START, Service, confirm_link, press_confirm, run_command, site_service
 
 READER = "reader@example.com"
 ADDRESS = "ann@example.com"
-ENV = {"PUBLISHER_SECRET_KEY": SECRET, "PUBLISHER_NOW": (START + dt.timedelta(minutes=10)).isoformat()}
-
-
-@pytest.fixture
-def service(tmp_path, smtp_server) -> Service:
-    """The service for a site with one post, mailing through the test's SMTP server."""
-    with ExitStack() as stack:
-        root = tmp_path / "site"
-        (root / "posts").mkdir(parents=True)
-        (root / "posts" / "hello.md").write_text(post_text("Hello readers", "2025-01-14"), encoding="utf-8")
-        config = site_config(root, f"http://127.0.0.1:{free_port()}", f'\n[delivery]\nsmtp_url = "{smtp_server.url}"\n')
-        yield stack.enter_context(running(config, smtp_server, Clock(START)))
+service = site_service
 
 
 def run(service: Service, *args: str):
-    return CliRunner().invoke(main, ["--config", str(service.config.root), *args], env=ENV, catch_exceptions=False)
+    return run_command(service, *args)
 
 
 def import_file(service: Service, text: str):

@@ -130,7 +130,8 @@ def test_export_round_trips_through_import(site_dir, tmp_path):
     assert other.run("subscribers", "export").stdout_bytes == exported
 
 
-@pytest.mark.parametrize("command", ["add", "remove", "list", "count", "import", "export"])
+@pytest.mark.parametrize("command", ["add", "invite", "remove", "forget", "show", "list", "count", "import",
+                                     "export"])
 def test_every_subscribers_command_has_help_with_an_example(site_dir, command):
     result = site_dir.run("subscribers", command, "--help")
     assert result.exit_code == 0 and "Example:" in result.stdout

@@ -90,3 +90,4 @@ from . import campaigns as _campaigns  # noqa: E402,F401  (registers send, publi
 from . import mail as _mail  # noqa: E402,F401  (registers the email command)
 from . import service as _service  # noqa: E402,F401  (registers the serve command)
 from . import subscribers as _subscribers  # noqa: E402,F401  (registers the subscribers commands)
+from . import consent as _consent  # noqa: E402,F401  (registers invite, show and forget)

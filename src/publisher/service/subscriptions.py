@@ -90,13 +90,15 @@ class Subscriptions:
         the email cannot go)."""
         return self._ask(sign_up, "subscribed", "form", ip)
 
-    def invite(self, sign_up: SignUp) -> str:
-        """The author's invitation: the same confirmation email, recorded as 'invited'. 'already' (active:
-        nothing sent), 'too_many' (the hour's confirmation emails were sent: nothing sent) or 'invited'."""
+    def invite(self, sign_up: SignUp) -> tuple[str, str]:
+        """The author's invitation: the same confirmation email, recorded as 'invited'. Returns 'already'
+        (active: nothing sent), 'too_many' (the hour's confirmation emails were sent: nothing sent) or
+        'invited', with the address as the list has it."""
         subscriber = self._store.get_subscriber(sign_up.email)
+        email = subscriber.email if subscriber else sign_up.email
         if subscriber is not None and subscriber.status == "active":
-            return "already"
-        return "invited" if self._ask(sign_up, "invited", "cli", "") else "too_many"
+            return "already", email
+        return ("invited" if self._ask(sign_up, "invited", "cli", "") else "too_many"), email
 
     def _ask(self, sign_up: SignUp, kind: str, how: str, detail: str) -> bool:
         """Record a sign-up or invitation and send the confirmation email, unless the hour's limit is reached."""

@@ -56,7 +56,11 @@ class SqliteConsent(SqliteConnection):
     def forget_subscriber(self, email: str, address_hash: str, *, now: Moment) -> bool:
         """Erase the subscriber with this address, their consent history and their deliveries, and put
         `address_hash` on the suppression list (reason 'forgotten'), all at once; returns whether there was
-        a subscriber to erase (the hash is listed either way)."""
+        a subscriber to erase (the hash is listed either way). Erased means erased: SQLite overwrites the
+        deleted rows with zeros (secure_delete) and the write-ahead log is emptied into the database file, so
+        the address is left in neither file."""
+        with self._lock:
+            self._conn.execute("PRAGMA secure_delete = ON")
         with self._write() as conn:
             subscriber_id = id_of(conn, email)
             if subscriber_id is not None:
@@ -64,4 +68,6 @@ class SqliteConsent(SqliteConnection):
                 conn.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
             conn.execute("INSERT INTO suppressions (address_hash, reason, recorded_at) VALUES (?, 'forgotten', ?)"
                          " ON CONFLICT (address_hash) DO NOTHING", (address_hash, stamp(now)))
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return subscriber_id is not None

@@ -44,7 +44,7 @@ class SqliteSubscribers(SqliteConsent):
         """Add every new address in one transaction; a known one is only ever made stricter, a forgotten one
         (whose hash under `address_hashes` is on the suppression list) is not added. See sqlite_import.py."""
         with self._write() as conn:
-            return import_entries(conn, entries, Origin(how, source, now), address_hashes)
+            return import_entries(conn, entries, Origin(how, "" if source == how else source, now), address_hashes)
 
     def get_subscriber(self, email: str) -> Subscriber | None:
         rows = self._rows(f"SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s WHERE email_key = ?",
