@@ -9,8 +9,9 @@ statements are batched (executemany, lookups by chunks of addresses), so 100,000
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from .records import (
@@ -45,27 +46,28 @@ def import_entries(conn: sqlite3.Connection, entries: Iterable[NewSubscriber], o
                    address_hashes: AddressHashes) -> ImportOutcome:
     """Add, make stricter or leave each entry, inside the caller's transaction, and say how many of each."""
     rows = _one_per_mailbox(entries)
-    known = _known(conn, [fold_email(entry.email) for entry in rows])
-    unknown = [entry for entry in rows if fold_email(entry.email) not in known]
+    known = _known(conn, list(rows))
+    unknown = {key: entry for key, entry in rows.items() if key not in known}
     forgotten = _forgotten(conn, unknown, address_hashes)
-    new = [entry for entry in unknown if fold_email(entry.email) not in forgotten]
-    stricter = [(known[fold_email(e.email)][0], e) for e in rows if _stricter(e, known)]
-    kept_off = sum(1 for e in rows if _kept_off(e, known))
-    _insert(conn, new, origin)
-    _make_stricter(conn, stricter, origin)
+    new = {key: entry for key, entry in unknown.items() if key not in forgotten}
+    stricter = [(known[key][0], e) for key, e in rows.items() if key in known and _stricter(e, known[key][1])]
+    kept_off = sum(1 for key, e in rows.items() if key in known and _kept_off(e, known[key][1]))
+    stamp_once = functools.cache(stamp)  # an import's rows share few distinct times
+    _insert(conn, new, origin, stamp_once)
+    _make_stricter(conn, stricter, origin, stamp_once)
     return ImportOutcome(added=len(new), made_stricter=len(stricter), suppressed=len(forgotten) + kept_off,
-                         unchanged=len(rows) - len(unknown) - len(stricter) - kept_off)
+                         unchanged=len(known) - len(stricter) - kept_off)
 
 
-def _one_per_mailbox(entries: Iterable[NewSubscriber]) -> list[NewSubscriber]:
-    """The entries checked, one per mailbox: of two for one address the stricter is kept, as a file's reader does."""
+def _one_per_mailbox(entries: Iterable[NewSubscriber]) -> dict[str, NewSubscriber]:
+    """The entries checked, by folded address: of two for one mailbox the stricter is kept, as a file's reader does."""
     kept: dict[str, NewSubscriber] = {}
     for entry in entries:
         check_value(entry.status, SUBSCRIBER_STATUSES)
         key = fold_email(entry.email)
         if key not in kept or strictness(entry.status) > strictness(kept[key].status):
             kept[key] = entry
-    return list(kept.values())
+    return kept
 
 
 def _known(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
@@ -79,55 +81,53 @@ def _known(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, tuple[int
     return found
 
 
-def _forgotten(conn: sqlite3.Connection, entries: list[NewSubscriber], address_hashes: AddressHashes) -> set[str]:
+def _forgotten(conn: sqlite3.Connection, entries: dict[str, NewSubscriber], address_hashes: AddressHashes) -> set[str]:
     """The folded addresses among `entries` whose hash (under any key in use) is on the suppression list.
     `address_hashes` is not called at all while the list is empty, so no key is needed then."""
     listed = {row[0] for row in conn.execute("SELECT address_hash FROM suppressions")}
     if not listed:
         return set()
-    keys = {fold_email(entry.email) for entry in entries}
-    return {key for key in keys if listed.intersection(address_hashes(key))}
+    return {key for key in entries if listed.intersection(address_hashes(key))}
 
 
-def _stricter(entry: NewSubscriber, known: dict[str, tuple[int, str]]) -> bool:
+def _stricter(entry: NewSubscriber, current: str) -> bool:
     """Whether the file makes a known address stricter: only ever to unsubscribed, bounced or complained."""
-    current = known.get(fold_email(entry.email))
-    return (current is not None and entry.status in SUPPRESSED_STATUSES
-            and strictness(entry.status) > strictness(current[1]))
+    return entry.status in SUPPRESSED_STATUSES and strictness(entry.status) > strictness(current)
 
 
-def _kept_off(entry: NewSubscriber, known: dict[str, tuple[int, str]]) -> bool:
+def _kept_off(entry: NewSubscriber, current: str) -> bool:
     """Whether the file lists a known suppressed address as mailable (active or pending), which the rule refuses."""
-    current = known.get(fold_email(entry.email))
-    return current is not None and current[1] in SUPPRESSED_STATUSES and entry.status not in SUPPRESSED_STATUSES
+    return current in SUPPRESSED_STATUSES and entry.status not in SUPPRESSED_STATUSES
 
 
-def _insert(conn: sqlite3.Connection, entries: list[NewSubscriber], origin: Origin) -> None:
+def _insert(conn: sqlite3.Connection, entries: dict[str, NewSubscriber], origin: Origin,
+            stamp_once: Callable[[Moment], str]) -> None:
     """Add the new subscribers and their first events: subscribed, confirmed if the file says when, and the
-    status they left with, if they did."""
-    now = stamp(origin.now)
+    status they left with, if they did. SQLite gives the rows of one transaction the ids after the largest."""
+    now = stamp_once(origin.now)
+    first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM subscribers").fetchone()[0]
     conn.executemany(
-        "INSERT INTO subscribers (email, email_key, name, status, source, created_at, updated_at, public_id)"
-        f" VALUES (?, ?, ?, ?, ?, ?, ?, {NEW_PUBLIC_ID})",
-        [(normalize_email(e.email), fold_email(e.email), e.name, e.status, origin.detail,
-          stamp(e.created_at or origin.now), now) for e in entries])
-    events = [("subscribed", e, e.created_at) for e in entries]
-    events += [("confirmed", e, e.confirmed_at) for e in entries if e.confirmed_at]
-    events += [(e.status, e, e.status_at) for e in entries if e.status in SUPPRESSED_STATUSES]
+        "INSERT INTO subscribers (id, email, email_key, name, status, source, created_at, updated_at, public_id)"
+        f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, {NEW_PUBLIC_ID})",
+        [(first_id + n, normalize_email(e.email), key, e.name, e.status, origin.detail,
+          stamp_once(e.created_at or origin.now), now) for n, (key, e) in enumerate(entries.items())])
+    ids = list(enumerate(entries.values(), start=first_id))
+    events = [(i, "subscribed", e.created_at) for i, e in ids]
+    events += [(i, "confirmed", e.confirmed_at) for i, e in ids if e.confirmed_at]
+    events += [(i, e.status, e.status_at) for i, e in ids if e.status in SUPPRESSED_STATUSES]
     conn.executemany(
-        "INSERT INTO consent_events (subscriber_id, kind, how, detail, at, recorded_at)"
-        " VALUES ((SELECT id FROM subscribers WHERE email_key = ?), ?, ?, ?, ?, ?)",
-        [(fold_email(e.email), kind, origin.how, origin.detail, stamp(at or origin.now), now)
-         for kind, e, at in events])
+        "INSERT INTO consent_events (subscriber_id, kind, how, detail, at, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [(i, kind, origin.how, origin.detail, stamp_once(at or origin.now), now) for i, kind, at in events])
 
 
-def _make_stricter(conn: sqlite3.Connection, changes: list[tuple[int, NewSubscriber]], origin: Origin) -> None:
+def _make_stricter(conn: sqlite3.Connection, changes: list[tuple[int, NewSubscriber]], origin: Origin,
+                   stamp_once: Callable[[Moment], str]) -> None:
     """Give known subscribers the file's stricter status, each with its event. The last change is dated now,
     when this list learnt of it, so no confirm link sent before the import can undo it."""
-    now = stamp(origin.now)
+    now = stamp_once(origin.now)
     conn.executemany("UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?",
                      [(e.status, now, subscriber_id) for subscriber_id, e in changes])
     conn.executemany(
         "INSERT INTO consent_events (subscriber_id, kind, how, detail, at, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [(subscriber_id, e.status, origin.how, origin.detail, stamp(e.status_at or origin.now), now)
+        [(subscriber_id, e.status, origin.how, origin.detail, stamp_once(e.status_at or origin.now), now)
          for subscriber_id, e in changes])
