@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 import socket
 import sqlite3
 
 import pytest
 
+from publisher.store import open_sqlite as open_store
 from publisher.store.migrations import MIGRATIONS
 
 from ..fixtures_site import SiteDir, post_text
@@ -18,6 +22,9 @@ MAILCHIMP = ("\ufeffEmail Address,First Name,Last Name\r\n"
              "Ann@EXAMPLE.com,Ann,Again\r\n"
              "Cy@Example.com,Cy,\r\n"
              ",Empty,\r\n")
+
+
+AT_NOON = {"PUBLISHER_NOW": "2025-01-15T12:00:00+00:00"}
 
 
 def lines(text: str) -> list[str]:
@@ -120,14 +127,32 @@ def test_export_round_trips_through_import(site_dir, tmp_path):
     site_dir.run("subscribers", "import", str(csv_file))
     site_dir.run("subscribers", "remove", "bob@example.org")
     exported = site_dir.run("subscribers", "export").stdout_bytes
-    assert exported.startswith(b"email,name,status,created_at\r\n")
+    assert exported.startswith(b"email,name,status,created_at,")
     backup = tmp_path / "backup.csv"
     assert site_dir.run("subscribers", "export", str(backup)).stderr == f"Exported 3 subscribers to {backup}.\n"
     assert backup.read_bytes() == exported
 
     other = SiteDir(tmp_path / "other-site")
     assert other.run("subscribers", "import", str(backup)).exit_code == 0
-    assert other.run("subscribers", "export").stdout_bytes == exported
+    assert first_columns(other.run("subscribers", "export").stdout) == first_columns(exported.decode())
+
+
+def first_columns(export: str) -> list[list[str]]:
+    """The columns `import` reads back from an export: email, name, status and created_at."""
+    return [row[:4] for row in csv.reader(io.StringIO(export))]
+
+
+def test_export_carries_the_consent_evidence_of_each_subscriber(site_dir):
+    csv_file = site_dir.root / "list.csv"
+    csv_file.write_text("email,name,status,created_at\nann@example.com,Ann,active,2021-04-02T08:30:00+00:00\n"
+                        "=bo@example.com,,unsubscribed,\n", encoding="utf-8")
+    site_dir.run("subscribers", "import", str(csv_file), env=AT_NOON)
+    site_dir.run("subscribers", "add", "cy@example.com", env=AT_NOON)
+    rows = list(csv.DictReader(io.StringIO(site_dir.run("subscribers", "export").stdout)))
+    assert [(r["email"], r["subscribed_at"][:16], r["confirmed_at"], r["source"], r["status_changed_at"][:16])
+            for r in rows] == [("ann@example.com", "2021-04-02T08:30", "", "import list.csv", "2025-01-15T12:00"),
+                               ("'=bo@example.com", "2025-01-15T12:00", "", "import list.csv", "2025-01-15T12:00"),
+                               ("cy@example.com", "2025-01-15T12:00", "", "cli", "2025-01-15T12:00")]
 
 
 @pytest.mark.parametrize("command", ["add", "invite", "remove", "forget", "show", "list", "count", "import",
@@ -259,3 +284,11 @@ def test_a_database_from_a_newer_publisher_is_refused_and_left_as_it_was(site_di
         f"knows {len(MIGRATIONS)}); upgrade publisher "
         "before using it"]
     assert path.read_bytes() == before
+
+
+def test_list_and_count_show_complaints(site_dir):
+    site_dir.run("subscribers", "add", "ann@example.com")
+    with open_store(site_dir.root / "publisher.db") as store:
+        store.set_subscriber_status("ann@example.com", "complained", now=dt.datetime(2025, 1, 15, tzinfo=dt.UTC))
+    assert site_dir.run("subscribers", "list", "--status", "complained").stdout == "ann@example.com\tcomplained\n"
+    assert "complained          1" in site_dir.run("subscribers", "count").stdout

@@ -114,7 +114,7 @@ def test_export_reads_back_unchanged_even_with_awkward_names():
         Subscriber(4, "cy@example.com", "", "pending", "web", WHEN, WHEN),
     ]
     text = write_csv(people)
-    assert text.startswith("email,name,status,created_at\r\n")
+    assert text.startswith("email,name,status,created_at,subscribed_at,confirmed_at,source,status_changed_at\r\n")
     assert "'=HYPERLINK" in text and "\r\n'-bob@example.com," in text
     parsed = parse_csv(text, "export.csv")
     assert parsed.subscribers == tuple(NewSubscriber(p.email, p.name, p.status, WHEN) for p in people)

@@ -154,7 +154,7 @@ def import_subscribers(ctx: Context, file: Path) -> None:
     from ..service.suppression import hashes_under_every_key
     parsed = parse_csv(decode_csv(read_bytes(file), file), file)
     with open_site_store(ctx.config) as store:
-        outcome = store.add_subscribers(parsed.subscribers, f"import:{file.name}", now=clock.now(),
+        outcome = store.add_subscribers(parsed.subscribers, file.name, now=clock.now(),
                                         address_hashes=hashes_under_every_key(ctx.config.secrets))
     for problem in parsed.problems:
         click.echo(f"{file}:{problem.line}: {problem.message}; row skipped", err=True)
@@ -172,7 +172,10 @@ def import_subscribers(ctx: Context, file: Path) -> None:
 def export(ctx: Context, file: Path | None) -> None:
     """Write every subscriber as CSV to FILE.csv, or to standard output without FILE.
 
-    The columns are email, name, status and created_at; `import` reads the file back unchanged.
+    The columns are email, name, status and created_at, which `import` reads back, then the
+    consent evidence: subscribed_at and source (when and how they first signed up, were
+    invited or imported, with the form's IP address or the file), confirmed_at (their last
+    confirmation) and status_changed_at.
 
     \b
     Example:
@@ -180,12 +183,12 @@ def export(ctx: Context, file: Path | None) -> None:
     """
     from ..service.subscriber_csv import write_csv
     with open_site_store(ctx.config) as store:
-        people = store.list_subscribers()
+        people, evidence = store.list_subscribers(), store.consent_summaries()
     if file is None:
-        click.echo(write_csv(people), nl=False)
+        click.echo(write_csv(people, evidence), nl=False)
         return
     try:
-        file.write_text(write_csv(people), encoding="utf-8", newline="")
+        file.write_text(write_csv(people, evidence), encoding="utf-8", newline="")
     except OSError as exc:
         raise click.ClickException(f"cannot write {file}: {exc.strerror}") from None
     click.echo(f"Exported {plural(len(people), 'subscriber')} to {file}.", err=True)

@@ -14,14 +14,14 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
 from ..errors import ContentError
-from ..store import CONTROL_CHARACTERS, NewSubscriber, Subscriber, fold_email, strictness
+from ..store import CONTROL_CHARACTERS, ConsentSummary, NewSubscriber, Subscriber, fold_email, strictness
 
 EMAIL_HEADERS = ("email", "email address", "e mail", "e mail address", "mail")
 NAME_HEADERS = ("name", "full name", "display name")
@@ -29,7 +29,9 @@ FIRST_NAME_HEADERS = ("first name", "firstname", "given name", "fname")
 LAST_NAME_HEADERS = ("last name", "lastname", "surname", "family name", "lname")
 STATUS_VALUES = {"active": "active", "subscribed": "active", "pending": "pending",
                  "unsubscribed": "unsubscribed", "bounced": "bounced", "cleaned": "bounced"}
-EXPORT_COLUMNS = ("email", "name", "status", "created_at")
+# Our export's columns: the first four are read back by `import`; the rest are the consent evidence.
+EXPORT_COLUMNS = ("email", "name", "status", "created_at", "subscribed_at", "confirmed_at", "source",
+                  "status_changed_at")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -95,15 +97,23 @@ def parse_csv(text: str, source: Path | str) -> ParsedCsv:
     return _collect(numbered[start + 1:], columns)
 
 
-def write_csv(subscribers: Iterable[Subscriber]) -> str:
-    """An export with columns email, name, status, created_at; cells that a spreadsheet would run as a
-    formula are prefixed with an apostrophe (and read back without it)."""
+def write_csv(subscribers: Iterable[Subscriber], evidence: Mapping[int, ConsentSummary] | None = None) -> str:
+    """An export with EXPORT_COLUMNS: each subscriber, with their consent evidence from `evidence` (by id)
+    and when their status last changed. Cells that a spreadsheet would run as a formula are prefixed with an
+    apostrophe (and read back without it)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
     for s in subscribers:
-        writer.writerow([_defuse(s.email), _defuse(s.name), s.status, s.created_at.isoformat()])
+        consent = (evidence or {}).get(s.id, ConsentSummary())
+        writer.writerow([_defuse(s.email), _defuse(s.name), s.status, s.created_at.isoformat(),
+                         _iso(consent.subscribed_at), _iso(consent.confirmed_at), _defuse(consent.source),
+                         s.updated_at.isoformat()])
     return out.getvalue()
+
+
+def _iso(moment: dt.datetime | None) -> str:
+    return moment.isoformat() if moment else ""
 
 
 def _read_rows(text: str, source: Path | str) -> list[tuple[int, list[str]]]:

@@ -15,6 +15,7 @@ from .records import (
     AddressHashes,
     Campaign,
     ConsentEvent,
+    ConsentSummary,
     Delivery,
     DeliveryCounts,
     ImportOutcome,
@@ -91,6 +92,9 @@ class Store(Protocol):
 
     def consent_history(self, email: str) -> list[ConsentEvent]:
         """The subscriber's consent events, oldest recorded first; empty for an unknown address."""
+
+    def consent_summaries(self) -> dict[int, ConsentSummary]:
+        """Every subscriber's consent evidence in brief, by subscriber id (those with no events are absent)."""
 
     def confirmations_since(self, email: str, since: Moment) -> int:
         """How many confirmation emails (form sign-ups and invitations) the address was sent since `since`."""

@@ -73,6 +73,16 @@ class ConsentEvent:
 
 
 @dataclass(frozen=True)
+class ConsentSummary:
+    """A subscriber's consent evidence in brief, for an export: when and how they first signed up (or were
+    invited, or imported: `source` is the event's how and detail) and when they last confirmed."""
+
+    subscribed_at: dt.datetime | None = None
+    source: str = ""
+    confirmed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class ImportOutcome:
     """What adding a list of subscribers did: new addresses added, known ones whose status the file made
     stricter (an unsubscribe learnt from the other service), known ones left as they were, and addresses

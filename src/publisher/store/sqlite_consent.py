@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from .records import CONSENT_EVENTS, ConsentEvent, Moment, check_value, fold_email
+from .records import CONSENT_EVENTS, ConsentEvent, ConsentSummary, Moment, check_value, fold_email
 from .sqlite_connection import SqliteConnection, read_time, stamp
 
 # The events that each stand for one confirmation email sent: a form sign-up and an invitation.
@@ -40,6 +40,17 @@ class SqliteConsent(SqliteConnection):
                           (fold_email(email),))
         return [ConsentEvent(kind=r["kind"], how=r["how"], detail=r["detail"], at=read_time(r["at"]),
                              recorded_at=read_time(r["recorded_at"])) for r in rows]
+
+    def consent_summaries(self) -> dict[int, ConsentSummary]:
+        """Every subscriber's consent evidence in brief, by subscriber id: the first sign-up, invitation or
+        import (when, and its how and detail as the source) and the last confirmation."""
+        rows = self._rows(
+            "SELECT f.subscriber_id, e.at, e.how, e.detail, f.confirmed_at FROM (SELECT subscriber_id,"
+            " MIN(CASE WHEN kind IN ('subscribed', 'invited') THEN id END) AS first_id,"
+            " MAX(CASE WHEN kind = 'confirmed' THEN at END) AS confirmed_at FROM consent_events"
+            " GROUP BY subscriber_id) f LEFT JOIN consent_events e ON e.id = f.first_id")
+        return {r[0]: ConsentSummary(read_time(r[1]), " ".join(filter(None, (r[2], r[3]))), read_time(r[4]))
+                for r in rows}
 
     def confirmations_since(self, email: str, since: Moment) -> int:
         """How many confirmation emails (form sign-ups and invitations) the address was sent since `since`:
