@@ -86,7 +86,7 @@ def test_a_forgotten_address_is_not_added_and_the_key_is_asked_for_only_when_som
         return ("hash-of-" + folded,)
 
     assert store.add_subscribers([NewSubscriber("ann@example.com")], SOURCE, now=NOW, address_hashes=hashes).added == 1
-    assert asked == [] and not store.has_suppressions()
+    assert asked == []
     assert store.forget_subscriber("Ann@Example.com", "hash-of-ann@example.com", now=NOW)
     outcome = store.add_subscribers([NewSubscriber("ANN@example.com"), NewSubscriber("bo@example.com")], SOURCE,
                                     now=NOW, address_hashes=hashes)

@@ -99,9 +99,6 @@ class Store(Protocol):
     def confirmations_since(self, email: str, since: Moment) -> int:
         """How many confirmation emails (form sign-ups and invitations) the address was sent since `since`."""
 
-    def has_suppressions(self) -> bool:
-        """Whether any address is on the suppression list of forgotten addresses."""
-
     def forget_subscriber(self, email: str, address_hash: str, *, now: Moment) -> bool:
         """Erase the subscriber, their history and deliveries, listing `address_hash` as suppressed; returns
         whether there was a subscriber to erase."""

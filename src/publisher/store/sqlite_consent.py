@@ -60,10 +60,6 @@ class SqliteConsent(SqliteConnection):
                           (fold_email(email), stamp(since)))
         return rows[0][0]
 
-    def has_suppressions(self) -> bool:
-        """Whether any address has been forgotten (so imports and additions must be checked against the list)."""
-        return bool(self._rows("SELECT 1 FROM suppressions LIMIT 1"))
-
     def forget_subscriber(self, email: str, address_hash: str, *, now: Moment) -> bool:
         """Erase the subscriber with this address, their consent history and their deliveries, and put
         `address_hash` on the suppression list (reason 'forgotten'), all at once; returns whether there was
@@ -75,10 +71,15 @@ class SqliteConsent(SqliteConnection):
         with self._write() as conn:
             subscriber_id = id_of(conn, email)
             if subscriber_id is not None:
-                conn.execute("DELETE FROM deliveries WHERE subscriber_id = ?", (subscriber_id,))
-                conn.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+                _erase(conn, subscriber_id)
             conn.execute("INSERT INTO suppressions (address_hash, reason, recorded_at) VALUES (?, 'forgotten', ?)"
                          " ON CONFLICT (address_hash) DO NOTHING", (address_hash, stamp(now)))
         with self._lock:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return subscriber_id is not None
+
+
+def _erase(conn: sqlite3.Connection, subscriber_id: int) -> None:
+    """Delete a subscriber's deliveries and then the subscriber, whose consent events go with them (cascade)."""
+    conn.execute("DELETE FROM deliveries WHERE subscriber_id = ?", (subscriber_id,))
+    conn.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))

@@ -80,16 +80,16 @@ class SqliteSubscribers(SqliteConsent):
 
     def request_subscription(self, email: str, name: str = "", *, now: Moment, kind: str = "subscribed",
                              how: str = "form", detail: str = "") -> Subscriber:
-        """A sign-up (the web form; or, as kind 'invited', the author's invitation), recorded as an event: a new address
-        becomes pending; every other keeps its status, so a sign-up alone never makes anyone mailable again.
-        Only the confirm link then activates a pending or suppressed subscriber (`confirm_subscriber`). A
-        pending or suppressed subscriber takes the new name, if one is given."""
+        """A sign-up (the web form; or, as kind 'invited', the author's invitation), recorded as an event: a new
+        address becomes pending (source 'web' or 'invite'); every other keeps its status, so a sign-up alone
+        never makes anyone mailable again. Only the confirm link then activates a pending or suppressed
+        subscriber (`confirm_subscriber`). A pending or suppressed subscriber takes the new name, if given."""
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO subscribers (email, email_key, name, status, source, created_at, updated_at, public_id)"
                 f" VALUES (?1, ?4, ?2, 'pending', ?5, ?3, ?3, {NEW_PUBLIC_ID}) ON CONFLICT (email_key) DO UPDATE"
                 " SET name = excluded.name WHERE excluded.name != '' AND status != 'active'",
-                (normalize_email(email), name, stamp(now), fold_email(email), "web" if kind == "subscribed" else how))
+                (normalize_email(email), name, stamp(now), fold_email(email), "web" if kind == "subscribed" else "invite"))
             write_event(conn, id_of(conn, email), kind, how, detail, now, now)
         return self.get_subscriber(email)
 
