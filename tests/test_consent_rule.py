@@ -69,3 +69,13 @@ def test_only_the_reader_s_own_confirmation_brings_back_someone_who_unsubscribed
     assert service.status(ADDRESS) == "active"
     assert run(service, "send", "hello").exit_code == 0
     assert [m["Subject"] for m in service.mails(ADDRESS)][-1] == "Hello readers"
+
+
+def test_add_refuses_an_address_still_waiting_to_confirm_a_sign_up(service):
+    service.post("/subscribe", {"email": ADDRESS})
+    result = run(service, "subscribers", "add", ADDRESS)
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {ADDRESS} has not confirmed the sign-up yet, so only their own confirmation "
+                             f"can subscribe them: run `publisher subscribers invite {ADDRESS}` to send them a "
+                             "confirmation email\n")
+    assert service.status(ADDRESS) == "pending"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import mailbox
 import os
 import re
 import sqlite3
@@ -202,3 +203,18 @@ def test_three_confirmation_emails_an_hour_at_most_counted_across_processes(serv
     assert len(service.mails(ADDRESS)) == 3
     later(service, minutes=31)
     assert invite_in_another_process(service).returncode == 0 and len(service.mails(ADDRESS)) == 4
+
+
+def test_invite_without_an_smtp_server_writes_the_confirmation_to_the_outbox(site_dir):
+    env = {"PUBLISHER_SECRET_KEY": SECRET}
+    result = site_dir.run("subscribers", "invite", "ann@example.com", env=env)
+    assert result.exit_code == 0 and result.stdout.startswith("Sent ann@example.com a confirmation email")
+    [invitation] = mailbox.Maildir(site_dir.root / "outbox", create=False)
+    assert invitation["To"] == "ann@example.com" and "/confirm?token=" in invitation.as_string()
+    assert site_dir.run("subscribers", "list", "--status", "pending").stdout == "ann@example.com\tpending\n"
+
+
+def test_invite_needs_the_key_that_signs_its_link_and_records_nothing_without_it(site_dir):
+    result = site_dir.run("subscribers", "invite", "ann@example.com", env={"PUBLISHER_SECRET_KEY": ""})
+    assert result.exit_code == 1 and result.stderr.startswith("Error: PUBLISHER_SECRET_KEY is not set;")
+    assert site_dir.run("subscribers", "list").stdout == ""
