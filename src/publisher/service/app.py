@@ -158,7 +158,6 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
 
 
 def _add_routes(app: Flask, service: Subscriptions, per_client: ClientLimiter, pages: Pages, store: Store) -> None:
-
     @app.get("/subscribe")
     def subscribe_form():
         return pages.render("subscribe")
