@@ -72,17 +72,19 @@ def test_remove_unsubscribes_and_add_refuses_to_bring_back_pointing_to_invite(si
 def test_import_skips_bad_rows_by_line_keeps_the_rest_and_is_idempotent(site_dir):
     csv_file = site_dir.root / "mailchimp.csv"
     csv_file.write_bytes(MAILCHIMP.encode("utf-8"))
-    first = site_dir.run("subscribers", "import", str(csv_file))
+    first = site_dir.run("subscribers", "import", str(csv_file), "--status", "active")
     assert first.exit_code == 1
     assert f"{csv_file}:3: 'not-an-address' is not a valid email address" in first.stderr
     assert f"{csv_file}:7: no email address in this row; row skipped" in first.stderr
     assert "Error: 2 bad rows were skipped" in first.stderr
-    assert first.stdout == ("Imported 3 new subscribers from mailchimp.csv (0 already on the list, "
-                            "1 repeated row ignored, 2 bad rows).\n")
+    assert first.stdout == (f"{csv_file}: CSV with an email column: 3 active; 2 bad rows, 1 repeated row\n"
+                            "Imported mailchimp.csv: 3 added, 0 made stricter, 0 unchanged, 0 kept off as "
+                            "suppressed.\n")
     assert lines(site_dir.run("subscribers", "list").stdout) == [
         "Ann@example.com\tactive\tAnn Lee", "bob@example.org\tactive\tBob", "Cy@example.com\tactive\tCy"]
-    second = site_dir.run("subscribers", "import", str(csv_file))
-    assert second.stdout.startswith("Imported 0 new subscribers from mailchimp.csv (3 already on the list")
+    second = site_dir.run("subscribers", "import", str(csv_file), "--status", "active")
+    assert second.stdout.splitlines()[-1] == (
+        "Imported mailchimp.csv: 0 added, 0 made stricter, 3 unchanged, 0 kept off as suppressed.")
     assert len(lines(site_dir.run("subscribers", "list").stdout)) == 3
 
 
@@ -90,7 +92,7 @@ def test_import_does_not_resubscribe_people_who_left(site_dir):
     site_dir.run("subscribers", "add", "ann@example.com")
     site_dir.run("subscribers", "remove", "ann@example.com")
     (site_dir.root / "list.csv").write_text("email\nann@example.com\n")
-    assert site_dir.run("subscribers", "import", str(site_dir.root / "list.csv")).exit_code == 0
+    assert site_dir.run("subscribers", "import", str(site_dir.root / "list.csv"), "--status", "active").exit_code == 0
     assert site_dir.run("subscribers", "list").stdout == "ann@example.com\tunsubscribed\n"
 
 
@@ -113,10 +115,10 @@ def test_import_of_a_file_without_an_email_column_fails_without_traceback(site_d
 def test_one_bad_row_and_one_new_subscriber_are_counted_in_the_singular(site_dir):
     csv_file = site_dir.root / "list.csv"
     csv_file.write_text("email\nann@example.com\nnot-an-address\n")
-    result = site_dir.run("subscribers", "import", str(csv_file))
+    result = site_dir.run("subscribers", "import", str(csv_file), "--status", "active")
     assert result.exit_code == 1 and "Error: 1 bad row was skipped (listed above)" in result.stderr
-    assert result.stdout == ("Imported 1 new subscriber from list.csv (0 already on the list, 0 repeated rows "
-                             "ignored, 1 bad row).\n")
+    assert result.stdout == (f"{csv_file}: CSV with an email column: 1 active; 1 bad row, 0 repeated rows\n"
+                             "Imported list.csv: 1 added, 0 made stricter, 0 unchanged, 0 kept off as suppressed.\n")
     backup = site_dir.root / "backup.csv"
     assert site_dir.run("subscribers", "export", str(backup)).stderr == f"Exported 1 subscriber to {backup}.\n"
 
@@ -124,7 +126,7 @@ def test_one_bad_row_and_one_new_subscriber_are_counted_in_the_singular(site_dir
 def test_export_round_trips_through_import(site_dir, tmp_path):
     csv_file = site_dir.root / "mailchimp.csv"
     csv_file.write_bytes(MAILCHIMP.encode("utf-8"))
-    site_dir.run("subscribers", "import", str(csv_file))
+    site_dir.run("subscribers", "import", str(csv_file), "--status", "active")
     site_dir.run("subscribers", "remove", "bob@example.org")
     exported = site_dir.run("subscribers", "export").stdout_bytes
     assert exported.startswith(b"email,name,status,created_at,")
@@ -133,7 +135,9 @@ def test_export_round_trips_through_import(site_dir, tmp_path):
     assert backup.read_bytes() == exported
 
     other = SiteDir(tmp_path / "other-site")
-    assert other.run("subscribers", "import", str(backup)).exit_code == 0
+    imported = other.run("subscribers", "import", str(backup))
+    assert imported.exit_code == 0
+    assert imported.stdout.startswith(f"{backup}: publisher export: 2 active, 1 unsubscribed; 0 bad rows")
     assert first_columns(other.run("subscribers", "export").stdout) == first_columns(exported.decode())
 
 
@@ -150,8 +154,8 @@ def test_export_carries_the_consent_evidence_of_each_subscriber(site_dir):
     site_dir.run("subscribers", "add", "cy@example.com", env=AT_NOON)
     rows = list(csv.DictReader(io.StringIO(site_dir.run("subscribers", "export").stdout)))
     assert [(r["email"], r["subscribed_at"][:16], r["confirmed_at"], r["source"], r["status_changed_at"][:16])
-            for r in rows] == [("ann@example.com", "2021-04-02T08:30", "", "import list.csv", "2025-01-15T12:00"),
-                               ("'=bo@example.com", "2025-01-15T12:00", "", "import list.csv", "2025-01-15T12:00"),
+            for r in rows] == [("ann@example.com", "2021-04-02T08:30", "", "import list.csv (publisher export)", "2025-01-15T12:00"),
+                               ("'=bo@example.com", "2025-01-15T12:00", "", "import list.csv (publisher export)", "2025-01-15T12:00"),
                                ("cy@example.com", "2025-01-15T12:00", "", "cli", "2025-01-15T12:00")]
 
 
@@ -168,7 +172,7 @@ def test_import_with_a_quote_left_open_names_its_line_and_imports_nothing(site_d
     rows[9] = '"person9@example.com,Person 9'
     csv_file = site_dir.root / "list.csv"
     csv_file.write_text("email,name\n" + "\n".join(rows) + "\n")
-    result = site_dir.run("subscribers", "import", str(csv_file))
+    result = site_dir.run("subscribers", "import", str(csv_file), "--status", "active")
     assert result.exit_code == 1 and result.stdout == ""
     assert lines(result.stderr) == [
         f"Error: {csv_file}:11: a quoted field starts on this line and runs on to line 1001, reading those lines "
@@ -179,7 +183,7 @@ def test_import_with_a_quote_left_open_names_its_line_and_imports_nothing(site_d
 def test_import_with_an_endless_field_is_one_clear_line_without_traceback(site_dir):
     csv_file = site_dir.root / "list.csv"
     csv_file.write_text('email,name\nann@example.com,Ann\nbob@example.com,"Bob' + " and more" * 20_000 + "\n")
-    result = site_dir.run("subscribers", "import", str(csv_file))
+    result = site_dir.run("subscribers", "import", str(csv_file), "--status", "active")
     assert result.exit_code == 1
     assert lines(result.stderr) == [
         f"Error: {csv_file}:3: a field is longer than 131,072 characters, longer than any name or address; "
@@ -196,7 +200,7 @@ def test_names_with_line_breaks_or_control_characters_are_refused_on_add_and_imp
     assert site_dir.run("subscribers", "add", "ann\r\n@example.com").exit_code == 1
     csv_file = site_dir.root / "list.csv"
     csv_file.write_text("email;name\nbob@example.com;Bob\ncy@example.com;Cy\tTab\n")
-    result = site_dir.run("subscribers", "import", str(csv_file))
+    result = site_dir.run("subscribers", "import", str(csv_file), "--status", "active")
     assert result.exit_code == 1
     assert (f"{csv_file}:3: name: remove the line breaks and control characters (tabs included) from it; "
             "row skipped") in result.stderr
@@ -210,9 +214,9 @@ def test_one_mailbox_is_one_subscriber_on_add_and_import_whatever_its_case(site_
     site_dir.run("subscribers", "remove", "ALICE@example.com")
     csv_file = site_dir.root / "list.csv"
     csv_file.write_text("email,name\nAlice@example.com,Alice Again\nBob@example.com,Bob\nbob@EXAMPLE.com,Bob\n")
-    result = site_dir.run("subscribers", "import", str(csv_file))
-    assert result.stdout == ("Imported 1 new subscriber from list.csv (0 already on the list, 1 kept off as "
-                             "unsubscribed, bounced, complained or forgotten, 1 repeated row ignored, 0 bad rows).\n")
+    result = site_dir.run("subscribers", "import", str(csv_file), "--status", "active")
+    assert result.stdout.splitlines()[-1] == (
+        "Imported list.csv: 1 added, 0 made stricter, 0 unchanged, 1 kept off as suppressed.")
     assert lines(site_dir.run("subscribers", "list").stdout) == [
         "alice@example.com\tunsubscribed\tAlice", "Bob@example.com\tactive\tBob"]
 
@@ -234,7 +238,7 @@ def taken_port():
 def run_with_database(site_dir, path: str, command: tuple[str, ...], port: int):
     site_dir.config(site_dir.root.joinpath("publisher.toml").read_text() + f'[database]\npath = "{path}"\n')
     site_dir.post("hello.md", post_text("Hello"))
-    (site_dir.root / "list.csv").write_text("email\nann@example.com\n")
+    (site_dir.root / "list.csv").write_text("email,status\nann@example.com,active\n")
     return site_dir.run(*(part.format(root=site_dir.root, port=port) for part in command),
                         env={"PUBLISHER_SECRET_KEY": "a-test-secret-that-is-long-enough"})
 

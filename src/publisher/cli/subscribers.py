@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .. import clock
-from ..store import SUBSCRIBER_STATUSES, ImportOutcome
+from ..store import SUBSCRIBER_STATUSES
 from . import Context, main, open_site_store, pass_context
 from .words import plural
 
@@ -132,40 +132,6 @@ def count(ctx: Context) -> None:
         click.echo(f"{status:<13}{number:>8}")
 
 
-@subscribers.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@pass_context
-def import_subscribers(ctx: Context, file: Path) -> None:
-    """Add the subscribers in FILE.csv, as exported by Mailchimp, Substack, a spreadsheet or `export`.
-
-    The file needs a column named email, Email or Email Address; a name (or First Name and
-    Last Name) and a status column are optional. Bad rows are listed by line number and
-    skipped (the exit code is then 1); a file whose rows run together (a quote left open)
-    imports nothing and names the line. Addresses already on the list (in capitals or not)
-    are never made more mailable: only an unsubscribe, bounce or complaint in the file
-    changes them. Addresses that were forgotten are not added. Importing the same file
-    again changes nothing.
-
-    \b
-    Example:
-        publisher subscribers import subscribers.csv
-    """
-    from ..service.subscriber_csv import decode_csv, parse_csv
-    from ..service.suppression import hashes_under_every_key
-    parsed = parse_csv(decode_csv(read_bytes(file), file), file)
-    with open_site_store(ctx.config) as store:
-        outcome = store.add_subscribers(parsed.subscribers, file.name, now=clock.now(),
-                                        address_hashes=hashes_under_every_key(ctx.config.secrets))
-    for problem in parsed.problems:
-        click.echo(f"{file}:{problem.line}: {problem.message}; row skipped", err=True)
-    click.echo(f"Imported {plural(outcome.added, 'new subscriber')} from {file.name} ({outcome.unchanged:,} "
-               f"already on the list, {rule_applied(outcome)}{plural(len(parsed.duplicates), 'repeated row')} "
-               f"ignored, {plural(len(parsed.problems), 'bad row')}).")
-    if parsed.problems:
-        skipped = plural(len(parsed.problems), "bad row was", "bad rows were")
-        raise click.ClickException(f"{skipped} skipped (listed above); correct them and import the file again")
-
-
 @subscribers.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @pass_context
@@ -194,17 +160,11 @@ def export(ctx: Context, file: Path | None) -> None:
     click.echo(f"Exported {plural(len(people), 'subscriber')} to {file}.", err=True)
 
 
-def rule_applied(outcome: ImportOutcome) -> str:
-    """What the suppression rule did in an import, for its summary: each part followed by ', ' (none if nothing)."""
-    parts = [f"{outcome.made_stricter:,} made unsubscribed, bounced or complained as in the file"] * bool(
-        outcome.made_stricter)
-    parts += [f"{outcome.suppressed:,} kept off as unsubscribed, bounced, complained or forgotten"] * bool(
-        outcome.suppressed)
-    return "".join(f"{part}, " for part in parts)
-
-
 def read_bytes(file: Path) -> bytes:
     try:
         return file.read_bytes()
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
+
+
+from . import subscribers_import as _import  # noqa: E402,F401  (registers the import command)
