@@ -5,10 +5,12 @@ min-max) with peak memory: a clean full build at 1,000 and 4,000 posts (and Hugo
 `hugo` is installed), a rebuild with nothing changed, a rebuild after editing one post (checked byte for byte
 against a clean build), `publisher --help`, and a 10,000-recipient campaign sent with `publisher send` to an
 SMTP sink on 127.0.0.1 (Postfix's smtp-sink when installed, else bench/smtp_sink.py), plus a campaign killed
-midway and resumed, checked for lost messages. Writes bench-results/bench-<time>.json and prints a table.
+midway and resumed, checked for lost messages, and `publisher subscribers import` of a 100,000-row
+Mailchimp-style export into a fresh database. Writes bench-results/bench-<time>.json and prints a table.
 Nothing here asserts a time; the figures are for people to read.
 
-    .venv/bin/python bench/run.py [--posts 1000 4000] [--runs 5] [--recipients 10000] [--quick]
+    .venv/bin/python bench/run.py [--posts 1000 4000] [--runs 5] [--recipients 10000] [--import-rows 100000]
+                                  [--quick]
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ sys.path.insert(0, str(BENCH))
 
 from corpus import make_corpus, paragraph  # noqa: E402
 from hugo_site import make_hugo_site  # noqa: E402
+from import_list import measure_import  # noqa: E402
 from measure import checked, drop_tree, run, summary  # noqa: E402
 
 ROOT = BENCH.parent
@@ -42,7 +45,7 @@ SECRET = "bench-secret-key-0123456789abcdefghijklmnop"
 TARGETS = {
     "full_build_4000_ratio_to_hugo": "<= 1.0", "full_build_4000_peak_mb": "<= 400",
     "rebuild_unchanged_4000_s": "<= 0.5", "rebuild_one_edit_4000_s": "<= 1.0", "help_s": "<= 0.150",
-    "campaign_messages_per_s": ">= 1000", "campaign_peak_mb": "<= 200",
+    "campaign_messages_per_s": ">= 1000", "campaign_peak_mb": "<= 200", "import_100000_rows_s": "<= 10",
 }
 
 
@@ -273,6 +276,10 @@ def table(results: dict) -> str:
         k = results["kill"]
         rows.append(("campaign killed midway, resumed", f"missing {k['recipients_missing']}, duplicates "
                      f"{k['duplicates_received']} (reported {k['possible_duplicates_reported']})", "nothing lost"))
+    if "import" in results:
+        i = results["import"]
+        rows.append((f"subscribers import, {i['rows']:,}-row Mailchimp export", f"{fmt(i['seconds'])}, peak "
+                     f"{i['peak_mb']:.0f} MB", "<= 10 s"))
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, width)).rstrip() for row in rows)
 
@@ -289,11 +296,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--campaign-runs", type=int, default=3)
+    parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, default=None, help="where the temporary sites go (default: system temp)")
     parser.add_argument("--quick", action="store_true", help="200 posts, 2 runs, 1,000 recipients: a smoke test")
     args = parser.parse_args()
     if args.quick:
-        args.posts, args.runs, args.recipients, args.campaign_runs = [200], 2, 1000, 1
+        args.posts, args.runs, args.recipients, args.campaign_runs, args.import_rows = [200], 2, 1000, 1, 10_000
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)  # as installed
     work = Path(tempfile.mkdtemp(prefix="publisher-bench-", dir=args.dir))
     started = dt.datetime.now(dt.UTC)
@@ -304,6 +312,7 @@ def main() -> None:
             "help": measure_help(max(args.runs, 10)),
             "campaign": measure_campaign(work, args.recipients, args.campaign_runs),
             "kill": measure_kill_and_resume(work, args.recipients),
+            "import": measure_import(work, publisher(), args.import_rows, args.runs),
             "targets": TARGETS,
         }
     finally:

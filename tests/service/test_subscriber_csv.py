@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
 
 from publisher.service.list_import import parse_export
 from publisher.service.subscriber_csv import validate_address, write_csv
@@ -40,3 +41,25 @@ def test_export_reads_back_unchanged_even_with_awkward_names():
 def test_control_characters_in_an_address_are_refused(address):
     with pytest.raises(ValueError, match="is not a valid email address"):
         validate_address(address)
+
+
+ADDRESSES = ["Ann.Lee@EXAMPLE.com", "zoë@example.de", "a@xn--bcher-kva.example", "bob+news@Bücher.example",
+             "x@localhost", "a..b@example.com", ".a@example.com", "a@example.com.", "a@-example.com",
+             "a@ex_ample.com", "a@[127.0.0.1]", '"q u"@example.com', "a@EXAMPLE.TEST", "a" * 64 + "@example.com",
+             "a@" + "b" * 250 + ".com", "o'neil@example.ie", "ann@exam\x00ple.com"]
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_an_address_at_a_domain_seen_before_gets_the_same_answer_as_a_full_check(address):
+    def answer(text: str) -> str:
+        try:
+            return validate_email(text.strip(), check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            return f"{text.strip()!r} is not a valid email address: {exc}"
+
+    for _ in range(2):  # the second time the domain's check is remembered
+        try:
+            got = validate_address(address)
+        except ValueError as exc:
+            got = str(exc)
+        assert got == answer(address)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
+import re
 from collections.abc import Iterable, Mapping
 
 from email_validator import EmailNotValidError, validate_email
@@ -20,15 +22,40 @@ from ..store import CONTROL_CHARACTERS, ConsentSummary, Subscriber
 # Our export's columns: the first four are read back by `import`; the rest are the consent evidence.
 EXPORT_COLUMNS = ("email", "name", "status", "created_at", "subscribed_at", "confirmed_at", "source",
                   "status_changed_at")
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def validate_address(text: str) -> str:
-    """The address normalised (domain lower-cased), or ValueError saying what is wrong with it."""
+    """The address normalised (domain lower-cased), or ValueError saying what is wrong with it.
+
+    A plain local part (letters, digits and the usual symbols between dots) at a domain already seen is
+    answered from that domain's first check: checking every domain afresh made a 100,000-row import spend
+    most of its time in the domain rules. Anything else goes through email-validator whole."""
+    text = text.strip()
+    local, _, domain = text.rpartition("@")
+    if _DOT_ATOM.fullmatch(local) and len(local) <= 64:
+        checked = _checked_domain(domain)
+        if checked is not None and len(local) + 1 + len(checked[1]) <= 254:
+            return f"{local}@{checked[0]}"
+    return _validated(text)
+
+
+def _validated(text: str) -> str:
     try:
-        return validate_email(text.strip(), check_deliverability=False).normalized
+        return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValueError(f"{text.strip()!r} is not a valid email address: {exc}") from None
+        raise ValueError(f"{text!r} is not a valid email address: {exc}") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_domain(domain: str) -> tuple[str, str] | None:
+    """The domain as email-validator normalises it, and its ASCII form; None when it is refused."""
+    try:
+        checked = validate_email(f"postmaster@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return checked.domain, checked.ascii_domain
 
 
 def validate_name(text: str) -> str:

@@ -8,6 +8,7 @@ the author then vouches for consent; a status the file states is never made more
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -100,17 +101,16 @@ def parse_file(name: str, raw: bytes, tz: ZoneInfo, status: str | None = None) -
     """Every subscriber in one CSV file's bytes; `status` is the one the author gives rows the file states
     none for (and may make stricter, as for a suppression list)."""
     rows = read_rows(decode(raw, name), name)
-    if not rows:
+    header = next(rows, None)
+    if header is None:
         raise ContentError("the file is empty; expected a header row with an email column", name)
-    columns = _columns(rows[0], name)
+    columns = _columns(header, name)
     if columns is None:
-        columns, body = _plain_list(), rows
-    else:
-        body = rows[1:]
-    _require_status(columns, status, name, rows[0].line)
-    clock, collected = Clock(tz), _Collector()
-    for row in body:
-        check_row_shape(row, len(rows[0].cells), columns.read(), name)
+        columns, rows = _plain_list(), itertools.chain([header], rows)
+    _require_status(columns, status, name, header.line)
+    clock, collected, read = Clock(tz), _Collector(), columns.read()
+    for row in rows:
+        check_row_shape(row, len(header.cells), read, name)
         try:
             collected.add(_subscriber(row.cells, columns, clock, status), row.line)
         except ValueError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from ...errors import ContentError
@@ -42,22 +42,21 @@ def decode(raw: bytes, source: str) -> str:
                            source, line) from None
 
 
-def read_rows(text: str, source: str) -> list[Row]:
-    """Every row with the line it starts on, blank rows left out; a ContentError for a field longer than any
-    name or address (a quote opened and never closed)."""
+def read_rows(text: str, source: str) -> Iterator[Row]:
+    """Every row with the line it starts on, blank rows left out, one at a time (a list of 100,000 rows is
+    read without holding them all); a ContentError for a field longer than any name or address (a quote
+    opened and never closed)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))
-    rows: list[Row] = []
     start = 1
     try:
         for cells in reader:
             if any(cell.strip() for cell in cells):
-                rows.append(Row(start, cells, reader.line_num))
+                yield Row(start, cells, reader.line_num)
             start = reader.line_num + 1
     except csv.Error:
         raise ContentError(f"a field is longer than {csv.field_size_limit():,} characters, longer than any "
                            "name or address; close the quote opened on this line and import again",
                            source, start) from None
-    return rows
 
 
 def delimiter(text: str) -> str:
