@@ -68,7 +68,8 @@ class _Columns:
         times = (*self.service.created, *self.service.confirmed, *self.service.status_at)
         wanted = {"status", "state", "subscriber type", "subscription status", "email disabled",
                   "subscribed to emails", "deleted at", *times}
-        return {self.email, *(i for i in self.names if i is not None), *(i for n, i in self.index.items() if n in wanted)}
+        names = (i for i in self.names if i is not None)
+        return {self.email, *names, *(i for n, i in self.index.items() if n in wanted)}
 
 
 @dataclass

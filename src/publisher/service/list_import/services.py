@@ -39,8 +39,8 @@ def mapped(column: str, mapping: Mapping[str, str]) -> StatusOf:
         if not value:
             return None
         if value not in mapping:
-            raise ValueError(f"{column.replace(' ', '_')}: {cell(column).strip()!r} is not a value this export uses; expected one of "
-                             f"{', '.join(sorted(mapping))}")
+            raise ValueError(f"{column.replace(' ', '_')}: {cell(column).strip()!r} is not a value this export "
+                             f"uses; expected one of {', '.join(sorted(mapping))}")
         return mapping[value]
     return status
 
@@ -99,18 +99,19 @@ MAILERLITE_STATUSES = {"active": "active", "unconfirmed": "pending", "unsubscrib
                        "bounced": "bounced", "junk": "complained"}
 
 SERVICES = (
-    Service("Substack (subscriber export)", frozenset({"email disabled", "active subscription", "first payment at"}), _substack,
-            created=("created at",)),
-    Service("Buttondown (subscriber export)", frozenset({"subscriber type"}), mapped("subscriber type", BUTTONDOWN_TYPES),
-            created=("creation date", "subscription date"),
+    Service("Substack (subscriber export)", frozenset({"email disabled", "active subscription", "first payment at"}),
+            _substack, created=("created at",)),
+    Service("Buttondown (subscriber export)", frozenset({"subscriber type"}),
+            mapped("subscriber type", BUTTONDOWN_TYPES), created=("creation date", "subscription date"),
             status_at=("unsubscription date", "undeliverability date")),
-    Service("Ghost (members export)", frozenset({"subscribed to emails", "complimentary plan", "stripe customer id"}), _ghost,
-            created=("created at",), status_at=("deleted at",)),
+    Service("Ghost (members export)", frozenset({"subscribed to emails", "complimentary plan", "stripe customer id"}),
+            _ghost, created=("created at",), status_at=("deleted at",)),
     Service("listmonk (subscriber export)", frozenset({"attributes", "subscription status"}), _listmonk,
             created=("created at",), status_at=("updated at",)),
     Service("MailerLite (subscriber export)", frozenset({"opted in at"}), mapped("status", MAILERLITE_STATUSES),
             created=("subscribed at",), confirmed=("opted in at",), status_at=("unsubscribed at",)),
-    Service("Kit (subscriber export)", frozenset({"state"}), mapped("state", KIT_STATES), created=("created at",), weak=True),
+    Service("Kit (subscriber export)", frozenset({"state"}), mapped("state", KIT_STATES), created=("created at",),
+            weak=True),
 )
 
 _MAILCHIMP_SIGNATURE = frozenset({"member rating", "optin time", "confirm time", "leid", "euid", "unsub time",
