@@ -13,6 +13,8 @@ from .reader import ParsedFile
 def merge_files(files: list[ParsedFile]) -> list[ParsedFile]:
     """The files with each mailbox kept only where its status is strictest (the first such file on a tie);
     `in_other_files` counts the rows each file gave up."""
+    if len(files) < 2:
+        return files  # one file has already kept each mailbox once
     keeper: dict[str, tuple[int, NewSubscriber]] = {}
     for index, parsed in enumerate(files):
         for entry in parsed.subscribers:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from ...errors import ContentError
-from ...store import SUBSCRIBER_STATUSES, SUPPRESSED_STATUSES, NewSubscriber, fold_email, strictness
+from ...store import SUBSCRIBER_STATUSES, SUPPRESSED_STATUSES, NewSubscriber, strictness
 from ..subscriber_csv import restore_cell, validate_address, validate_name
-from .services import Lookup, Service, mapped, recognise
+from .services import Service, mapped, recognise
 from .text import Row, check_row_shape, decode, read_rows
 from .times import Clock
 
@@ -56,12 +57,16 @@ class ParsedFile:
         return {status: found[status] for status in SUBSCRIBER_STATUSES if status in found}
 
 
+TimeColumns = tuple[tuple[int, str], ...]  # (index, name) of the columns present that may hold one time
+
+
 @dataclass
 class _Columns:
     index: dict[str, int]
     service: Service
     email: int
     names: tuple[int | None, int | None, int | None]  # name, first name, last name
+    times: tuple[TimeColumns, TimeColumns, TimeColumns] = ((), (), ())  # opt-in, confirmation, status change
 
     def read(self) -> set[int]:
         """Columns whose content is imported: a line break inside any other is harmless."""
@@ -81,7 +86,7 @@ class _Collector:
 
     def add(self, subscriber: NewSubscriber, line: int) -> None:
         """Keep the first row of a mailbox, or a later one whose status is stricter (an unsubscribe wins)."""
-        key = fold_email(subscriber.email)
+        key = subscriber.email.lower()  # validated, so already as fold_email would make it
         if key not in self.first_seen:
             self.first_seen[key] = (len(self.subscribers), line)
             self.subscribers.append(subscriber)
@@ -132,7 +137,9 @@ def _columns(header: Row, source: str) -> _Columns | None:
                            source, header.line)
     index = {n: i for i, n in reversed(list(enumerate(names)))}
     service = recognise(names, source, source, header.line) or _plain(names)
-    return _Columns(index, service, email, tuple(index.get(n) for n in _name_columns(names)))
+    times = tuple(tuple((index[n], n.replace(" ", "_")) for n in group if n in index)
+                  for group in (service.created, service.confirmed, service.status_at))
+    return _Columns(index, service, email, tuple(index.get(n) for n in _name_columns(names)), times)
 
 
 def _name_columns(names: list[str]) -> tuple[str | None, str | None, str | None]:
@@ -178,12 +185,10 @@ def _subscriber(cells: list[str], columns: _Columns, clock: Clock, option: str |
         name = validate_name(_name(*(at(i) for i in columns.names)))
     except ValueError as exc:
         raise ValueError(f"name: {exc}") from None
-    service = columns.service
+    created, confirmed, changed = (_first_time(group, at, clock) for group in columns.times)
     return NewSubscriber(email=validate_address(at(columns.email)), name=name,
-                         status=_status(service.status(cell), option),
-                         created_at=_first_time(service.created, cell, clock),
-                         confirmed_at=_first_time(service.confirmed, cell, clock),
-                         status_at=_first_time(service.status_at, cell, clock))
+                         status=_status(columns.service.status(cell), option),
+                         created_at=created, confirmed_at=confirmed, status_at=changed)
 
 
 def _name(full: str, first: str, last: str) -> str:
@@ -203,10 +208,10 @@ def _status(stated: str | None, option: str | None) -> str:
     return stated
 
 
-def _first_time(names: tuple[str, ...], cell: Lookup, clock: Clock) -> dt.datetime | None:
+def _first_time(group: TimeColumns, at: Callable[[int], str], clock: Clock) -> dt.datetime | None:
     """The first of these time columns that holds a time (Mailchimp's UNSUB_TIME or CLEAN_TIME, say)."""
-    for name in names:
-        moment = clock.read(cell(name), name.replace(" ", "_"))
+    for index, name in group:
+        moment = clock.read(at(index), name)
         if moment is not None:
             return moment
     return None
