@@ -113,8 +113,18 @@ def test_dry_run_reports_each_file_and_writes_nothing(site_dir):
         "0 bad rows, 0 repeated rows",
         f"{files[1]}: MailerLite (subscriber export): 1 pending, 1 active, 1 unsubscribed, 1 bounced, "
         "1 complained; 0 bad rows, 0 repeated rows",
-        "Dry run: 10 subscribers found; nothing was written."]
+        "Dry run: 10 new addresses, 0 already on the list; nothing was written."]
     assert not (site_dir.root / "publisher.db").exists()
+
+
+def test_dry_run_counts_the_addresses_already_on_the_list_and_changes_nothing(site_dir):
+    site_dir.run("subscribers", "add", "WES@example.com")
+    database = site_dir.root / "publisher.db"
+    before = database.read_bytes()
+    result = site_dir.run("subscribers", "import", str(copy(site_dir, "kit-subscribers.csv")), "--dry-run")
+    assert result.stdout.splitlines()[-1] == "Dry run: 4 new addresses, 1 already on the list; nothing was written."
+    assert database.read_bytes() == before
+    assert listed(site_dir) == {"WES@example.com": "active"}
 
 
 def test_a_file_that_fails_halfway_stops_the_import_before_anything_is_written(site_dir):

@@ -41,8 +41,7 @@ def import_subscribers(ctx: Context, files: tuple[Path, ...], status: str | None
     if dry_run:
         for report in parsed:
             _describe(report, ctx.config.site.timezone)
-        total = sum(len(p.subscribers) for p in parsed)
-        click.echo(f"Dry run: {plural(total, 'subscriber')} found; nothing was written.")
+        _preview(ctx, parsed)
     else:
         _store(ctx, parsed)
     problems = sum(len(p.problems) for p in parsed)
@@ -70,6 +69,18 @@ def _describe(report, timezone: str) -> None:
     if report.in_other_files:
         extra.append(f"{plural(report.in_other_files, 'address', 'addresses')} left to a stricter file")
     click.echo(f"{report.name}: {report.service}: {', '.join(found)}; {', '.join(extra)}")
+
+
+def _preview(ctx: Context, parsed: list) -> None:
+    """How many addresses are new to the list, read without writing (a database not made yet is an empty list)."""
+    known: set[str] = set()
+    if ctx.config.path(ctx.config.database.path).is_file():
+        with open_site_store(ctx.config) as store:
+            known = {s.email.lower() for s in store.list_subscribers()}
+    found = [s.email.lower() for report in parsed for s in report.subscribers]
+    new = sum(1 for address in found if address not in known)
+    click.echo(f"Dry run: {plural(new, 'new address', 'new addresses')}, {len(found) - new:,} already on the "
+               "list; nothing was written.")
 
 
 def _store(ctx: Context, parsed: list) -> None:
