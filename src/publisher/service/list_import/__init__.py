@@ -10,8 +10,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from .archive import expand
-from .reader import ParsedFile, RowProblem, parse_file
 from .merge import merge_files
+from .reader import ParsedFile, RowProblem, parse_file
 
 __all__ = ["ParsedFile", "RowProblem", "merge_files", "parse_export"]
 

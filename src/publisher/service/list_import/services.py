@@ -3,7 +3,7 @@
 Each service's export has columns no other writes (its signature). Its statuses map to ours (active, pending,
 unsubscribed, bounced, complained), and where a service's own documentation leaves a value unexplained the
 mapping picks the status that is never mailed. A value a mapping does not know is a bad row, never a guess.
-The documentation each mapping follows is cited in tests/service/test_list_import_services.py.
+The documentation each mapping follows is cited in tests/service/list_import/test_services.py.
 """
 
 from __future__ import annotations
