@@ -134,6 +134,16 @@ def test_a_quote_left_open_in_an_ignored_column_still_stops_the_import():
     assert caught.value.line == 7
 
 
+def test_a_quote_left_open_in_a_last_ignored_column_cannot_swallow_the_rows_up_to_the_next_quote():
+    rows = [f"p{i}@example.com,P{i},{i}," for i in range(10)]
+    rows[2] = 'p2@example.com,P2,2,"left open'
+    rows[6] = 'p6@example.com,P6,6,"a note"'
+    with pytest.raises(ContentError) as caught:
+        parse("Email Address,First Name,LEID,NOTES\n" + "\n".join(rows) + "\n", name="subscribed_members_export_1.csv")
+    assert caught.value.line == 4
+    assert "runs on to line 8" in str(caught.value)
+
+
 def test_a_line_break_inside_a_quoted_name_is_refused_naming_its_line():
     with pytest.raises(ContentError) as caught:
         parse('email,name\r\nann@example.com,Ann\r\neve@example.com,"Eve\r\nSecond line"\r\n', status="active")

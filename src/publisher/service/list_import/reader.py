@@ -18,7 +18,7 @@ from ...errors import ContentError
 from ...store import SUBSCRIBER_STATUSES, SUPPRESSED_STATUSES, NewSubscriber, strictness
 from ..subscriber_csv import restore_cell, validate_address, validate_name
 from .services import Service, mapped, recognise
-from .text import Row, check_row_shape, decode, read_rows
+from .text import Row, check_row_shape, decode, delimiter, read_rows
 from .times import Clock
 
 EMAIL_HEADERS = ("email", "email address", "e mail", "e mail address", "mail")
@@ -106,7 +106,9 @@ def normal_header(cell: str) -> str:
 def parse_file(name: str, raw: bytes, tz: ZoneInfo, status: str | None = None) -> ParsedFile:
     """Every subscriber in one CSV file's bytes; `status` is the one the author gives rows the file states
     none for (and may make stricter, as for a suppression list)."""
-    rows = read_rows(decode(raw, name), name)
+    text = decode(raw, name)
+    separator = delimiter(text)
+    rows = read_rows(text, name, separator)
     header = next(rows, None)
     if header is None:
         raise ContentError("the file is empty; expected a header row with an email column", name)
@@ -116,7 +118,7 @@ def parse_file(name: str, raw: bytes, tz: ZoneInfo, status: str | None = None) -
     _require_status(columns, status, name, header.line)
     clock, collected, read = Clock(tz), _Collector(), columns.read()
     for row in rows:
-        check_row_shape(row, len(header.cells), read, name)
+        check_row_shape(row, len(header.cells), read, separator, name)
         try:
             collected.add(_subscriber(row.cells, columns, clock, status), row.line)
         except ValueError as exc:

@@ -42,11 +42,11 @@ def decode(raw: bytes, source: str) -> str:
                            source, line) from None
 
 
-def read_rows(text: str, source: str) -> Iterator[Row]:
+def read_rows(text: str, source: str, separator: str) -> Iterator[Row]:
     """Every row with the line it starts on, blank rows left out, one at a time (a list of 100,000 rows is
     read without holding them all); a ContentError for a field longer than any name or address (a quote
     opened and never closed)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     start = 1
     try:
         for cells in reader:
@@ -65,13 +65,16 @@ def delimiter(text: str) -> str:
     return max((",", ";", "\t"), key=first.count)
 
 
-def check_row_shape(row: Row, width: int, read_columns: Collection[int], source: str) -> None:
+def check_row_shape(row: Row, width: int, read_columns: Collection[int], separator: str, source: str) -> None:
     """Refuse a row that runs over several lines unless it has the header's width and its line breaks are all
-    in columns the import ignores (a note, say): anything else is a quote left open."""
+    in columns the import ignores (a note, say), none of whose lines looks like a row of the file (as many
+    separators as a row has): anything else is a quote left open, swallowing the rows after it."""
     if not row.spans_lines:
         return
     broken = {i for i, cell in enumerate(row.cells) if "\n" in cell or "\r" in cell}
-    if len(row.cells) == width and not broken & set(read_columns):
+    swallowed = any(line.count(separator) >= max(width - 1, 1)
+                    for i in broken for line in row.cells[i].splitlines()[1:])
+    if len(row.cells) == width and not broken & set(read_columns) and not swallowed:
         return
     raise ContentError(f"a quoted field starts on this line and runs on to line {row.end}, reading those lines as "
                        "one row; close the quote on this line (or remove the line break inside it) and import "
