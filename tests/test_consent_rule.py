@@ -22,16 +22,18 @@ def run(service: Service, *args: str):
     return run_command(service, *args)
 
 
-def import_file(service: Service, text: str):
+def import_file(service: Service, text: str, *options: str):
     path = service.config.root / "list.csv"
     path.write_text(text, encoding="utf-8")
-    return run(service, "subscribers", "import", str(path))
+    return run(service, "subscribers", "import", str(path), *options)
 
 
 PATHS = {
     "import listing it as active": lambda service: import_file(service, f"email,status\n{ADDRESS.upper()},active\n"),
     "import listing it as subscribed": lambda service: import_file(service, f"email,status\n{ADDRESS},subscribed\n"),
     "import without statuses": lambda service: import_file(service, f"email,name\n{ADDRESS},Ann\n"),
+    "import without statuses, vouched for with --status active": lambda service: import_file(
+        service, f"email,name\n{ADDRESS},Ann\n", "--status", "active"),
     "add": lambda service: run(service, "subscribers", "add", ADDRESS),
     "form sign-up, not confirmed": lambda service: service.post("/subscribe", {"email": ADDRESS}),
 }
