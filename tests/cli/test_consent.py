@@ -112,10 +112,9 @@ def test_forget_erases_the_person_their_history_and_deliveries_for_good(service)
 def test_a_forgotten_address_is_never_imported_or_added_again_in_any_case(service):
     run_command(service, "subscribers", "add", ADDRESS)
     run_command(service, "subscribers", "forget", ADDRESS, "--yes")
-    (service.config.root / "old.csv").write_text("email\nANN@example.COM\nbo@example.com\n", encoding="utf-8")
+    (service.config.root / "old.csv").write_text("email,status\nANN@example.COM,active\nbo@example.com,active\n", encoding="utf-8")
     result = run_command(service, "subscribers", "import", str(service.config.root / "old.csv"))
-    assert result.stdout == ("Imported 1 new subscriber from old.csv (0 already on the list, 1 kept off as "
-                             "unsubscribed, bounced, complained or forgotten, 0 repeated rows ignored, 0 bad rows).\n")
+    assert result.stdout.splitlines()[-1] == "Imported old.csv: 1 added, 0 made stricter, 0 unchanged, 1 kept off as suppressed."
     added = run_command(service, "subscribers", "add", "Ann@example.com")
     assert added.exit_code == 1 and "Ann@example.com was forgotten (erased at their request)" in added.stderr
     assert "`publisher subscribers invite Ann@example.com`" in added.stderr
@@ -124,13 +123,13 @@ def test_a_forgotten_address_is_never_imported_or_added_again_in_any_case(servic
 
 def test_a_rotated_key_still_recognises_forgotten_addresses_through_the_old_keys(service):
     run_command(service, "subscribers", "forget", ADDRESS, "--yes", env={"PUBLISHER_SECRET_KEY": OLD_KEY})
-    (service.config.root / "old.csv").write_text(f"email\n{ADDRESS}\n", encoding="utf-8")
+    (service.config.root / "old.csv").write_text(f"email,status\n{ADDRESS},active\n", encoding="utf-8")
     rotated = {"PUBLISHER_SECRET_KEY": SECRET, "PUBLISHER_OLD_SECRET_KEYS": f"another-one-that-is-long, {OLD_KEY}"}
     result = run_command(service, "subscribers", "import", str(service.config.root / "old.csv"), env=rotated)
-    assert result.stdout.startswith("Imported 0 new subscribers") and "1 kept off" in result.stdout
+    assert result.stdout.splitlines()[-1] == "Imported old.csv: 0 added, 0 made stricter, 0 unchanged, 1 kept off as suppressed."
     assert service.status(ADDRESS) is None
     without_old_key = run_command(service, "subscribers", "import", str(service.config.root / "old.csv"))
-    assert without_old_key.stdout.startswith("Imported 1 new subscriber")  # the hash is useless without its key
+    assert without_old_key.stdout.splitlines()[-1].startswith("Imported old.csv: 1 added")  # useless without its key
 
 
 def test_forgetting_and_checking_forgotten_addresses_need_the_key_and_say_so(service):
@@ -139,11 +138,11 @@ def test_forgetting_and_checking_forgotten_addresses_need_the_key_and_say_so(ser
     refused = run_command(service, "subscribers", "forget", ADDRESS, "--yes", env=no_key)
     assert refused.exit_code == 1 and refused.stderr.startswith("Error: PUBLISHER_SECRET_KEY is not set;")
     assert service.status(ADDRESS) == "active"
-    (service.config.root / "new.csv").write_text("email\nbo@example.com\n", encoding="utf-8")
+    (service.config.root / "new.csv").write_text("email,status\nbo@example.com,active\n", encoding="utf-8")
     assert run_command(service, "subscribers", "import", str(service.config.root / "new.csv"),
                        env=no_key).exit_code == 0  # nothing forgotten yet: no key needed
     run_command(service, "subscribers", "forget", "cy@example.com", "--yes")
-    (service.config.root / "more.csv").write_text("email\ndi@example.com\n", encoding="utf-8")
+    (service.config.root / "more.csv").write_text("email,status\ndi@example.com,active\n", encoding="utf-8")
     blocked = run_command(service, "subscribers", "import", str(service.config.root / "more.csv"), env=no_key)
     assert blocked.exit_code == 1 and "PUBLISHER_SECRET_KEY is not set" in blocked.stderr
     assert service.status("di@example.com") is None
