@@ -108,6 +108,15 @@ def test_one_mailbox_is_one_subscriber_whatever_the_case_of_its_address(store):
         ("Ann.Lee@example.com", "unsubscribed"), ("bob@example.com", "active")]
 
 
+def test_a_subscriber_is_found_by_the_opaque_id_their_links_carry_and_by_nothing_else(store):
+    add_active(store, "ann@example.com", "bo@example.com")
+    ann = store.get_subscriber("ann@example.com")
+    assert store.get_subscriber_by_public_id(ann.public_id) == ann
+    assert store.get_subscriber_by_public_id(ann.public_id.upper()) is None
+    for other in ("", "ann@example.com", str(ann.id), "0" * 32):
+        assert store.get_subscriber_by_public_id(other) is None
+
+
 def test_signing_up_again_in_other_letters_leaves_the_subscriber_as_they_are(store):
     store.add_subscriber("alice@example.com", "Alice", now=NOW)
     assert store.request_subscription("Alice@Example.com", now=NOW).status == "active"

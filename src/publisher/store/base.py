@@ -67,6 +67,9 @@ class Store(Protocol):
     def get_subscriber(self, email: str) -> Subscriber | None:
         """The subscriber with this address, in whatever case it is written; None when unknown."""
 
+    def get_subscriber_by_public_id(self, public_id: str) -> Subscriber | None:
+        """The subscriber whose links carry this opaque id (Subscriber.public_id); None when nobody's do."""
+
     def set_subscriber_status(self, email: str, status: str, *, now: Moment, how: str = "cli",
                               detail: str = "") -> Subscriber | None:
         """Make a subscriber unsubscribed, bounced or complained (a stricter status stays), recording the event;
