@@ -111,6 +111,15 @@ def test_environment_overrides_and_secrets_stay_hidden(tmp_path):
     assert "hunter2-secret" not in repr(config) and "k" * 32 not in repr(config)
 
 
+def test_retired_link_keys_come_from_the_environment_comma_separated_and_stay_hidden(tmp_path):
+    path = write(tmp_path, '[site]\ntitle = "T"\nurl = "https://e.com"\n')
+    env = {"PUBLISHER_OLD_SECRET_KEYS": " " + "a" * 20 + " ,, " + "b" * 24 + ",", "PUBLISHER_SECRET_KEY": "k" * 32}
+    config = load_config(path, env=env)
+    assert config.secrets.old_secret_keys == ("a" * 20, "b" * 24)
+    assert "a" * 20 not in repr(config) and "b" * 24 not in repr(config.secrets)
+    assert load_config(path, env={}).secrets.old_secret_keys == ()
+
+
 def test_booking_phone_becomes_an_international_tel_link(tmp_path):
     config = load_config(write(tmp_path, '[site]\ntitle = "T"\nurl = "https://e.com"\n'
                                          '[booking]\nheading = "Book"\nphone = "07713 250352"\n'

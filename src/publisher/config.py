@@ -135,7 +135,7 @@ class Secrets:
     smtp_password: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
     smtp_url: str = field(default="", repr=False)
-    old_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # earlier PUBLISHER_SECRET_KEYs, still honoured
+    old_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # retired link keys, still accepted
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,8 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         smtp_password=env.get("PUBLISHER_SMTP_PASSWORD", ""),
         secret_key=env.get("PUBLISHER_SECRET_KEY", ""),
         smtp_url=env.get("PUBLISHER_SMTP_URL", ""),
-        old_secret_keys=tuple(filter(None, (k.strip() for k in env.get("PUBLISHER_OLD_SECRET_KEYS", "").split(",")))),
+        old_secret_keys=tuple(key.strip() for key in env.get("PUBLISHER_OLD_SECRET_KEYS", "").split(",")
+                              if key.strip()),
     )
     return Config(root=path.parent.resolve(), secrets=secrets, **sections)
 
