@@ -3,6 +3,8 @@ the first publish's archive, scheduled posts, drafts, the lock, and exactly-once
 
 from __future__ import annotations
 
+import email
+import email.policy
 import mailbox
 import os
 import shutil
@@ -15,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from publisher.mail.tokens import UNSUBSCRIBE, LinkTokens
 from publisher.store import open_sqlite as open_store
 
 from ..fixtures_site import post_text
+from ..fixtures_tokens import links_in, reveals
 
 SECRET = "a-test-secret-that-is-long-enough"
 ENV = {"PUBLISHER_SECRET_KEY": SECRET, "PUBLISHER_NOW": "2025-01-15T12:00:00+00:00"}
@@ -51,6 +55,26 @@ def test_first_publish_archives_existing_posts_then_each_new_post_is_mailed_once
     assert {m["Subject"] for m in messages} == {"New & improved"}
     third = site_dir.run("publish", env=ENV)
     assert "No new posts to mail." in third.output and len(outbox(site_dir)) == 3
+
+
+def test_no_link_in_a_sent_newsletter_gives_away_its_readers_address(site_dir):
+    readers = ["Zoe.Lee+news@Example.com", "ann@example.com"]
+    for address in readers:
+        assert site_dir.run("subscribers", "add", address, env=ENV).exit_code == 0
+    site_dir.run("publish", env=ENV)
+    site_dir.post("new.md", post_text("New", "2025-01-10"))
+    assert "'new': sent 2" in site_dir.run("publish", env=ENV).output
+    assert site_dir.run("send", "new", "--test-to", "ann@example.com", env=ENV).exit_code == 0
+    with open_store(site_dir.root / "publisher.db") as store:
+        ids = {s.email.lower(): s.public_id for s in store.list_subscribers()}
+    messages = [email.message_from_bytes(m.as_bytes(), policy=email.policy.default) for m in outbox(site_dir)]
+    assert len(messages) == 3
+    for msg in messages:
+        to = msg["To"].addresses[0].addr_spec
+        links = links_in(msg)
+        assert links and not [link for link in links if reveals(link, to)]
+        token = msg["List-Unsubscribe"].split(">")[0].partition("token=")[2]
+        assert LinkTokens(SECRET).read(UNSUBSCRIBE, token).public_id == ids[to.lower()]
 
 
 def test_send_latest_mails_only_the_newest_post_on_the_first_publish(site_dir):

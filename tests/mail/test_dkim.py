@@ -15,7 +15,8 @@ from publisher.config import load_config
 from publisher.content.posts import parse_post
 from publisher.errors import ConfigError
 from publisher.mail.dkim import DkimSigner, load_signer
-from publisher.mail.newsletter import compile_newsletter, personalise
+from publisher.mail.newsletter import Addressee, compile_newsletter, personalise
+from publisher.mail.tokens import LinkTokens
 
 from ..fixtures_site import BASIC_TOML, BOOKING_TOML, post_text
 
@@ -46,7 +47,7 @@ def message(config):
     post = parse_post(Path("posts/a.md"), post_text("Sciatica and you", body="Massage helps. Zoë says so."),
                       config.site.url, config.tz).post
     newsletter = compile_newsletter(post, config, make_env())
-    return personalise(newsletter, "ann@example.com", "Ann", secret=SECRET, now=NOW)
+    return personalise(newsletter, Addressee("ann@example.com", "Ann"), tokens=LinkTokens(SECRET), now=NOW)
 
 
 def verifies(raw: bytes, txt: bytes) -> bool:

@@ -19,17 +19,20 @@ from publisher.content.posts import parse_post
 from publisher.errors import ConfigError, ContentError, DeliveryError, PublisherError
 from publisher.mail.compose import compile_mjml
 from publisher.mail.newsletter import (
+    Addressee,
     compile_newsletter,
     make_renderer,
     personalise,
     render_web_version,
 )
-from publisher.mail.tokens import UNSUBSCRIBE, read_token
+from publisher.mail.tokens import UNSUBSCRIBE, LinkTokens
 from publisher.store import Subscriber
 
 from ..fixtures_site import BASIC_TOML, BOOKING_TOML, post_text
 
 SECRET = "a-test-secret-that-is-long-enough"
+TOKENS = LinkTokens(SECRET)
+PUBLIC_ID = "3f2a9c0d5b7e41a8a6c1d2e3f4a5b6c7"
 NOW = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.timezone.utc)
 BODY = """Sciatica is pain along the [sciatic nerve](https://www.nhs.uk/conditions/sciatica/).
 
@@ -69,7 +72,8 @@ def compiled(config, **kwargs):
 
 def send(newsletter, address="ann@example.com", name="Ann"):
     """The message as a mail server receives it, parsed back the way a mail client reads it."""
-    raw = personalise(newsletter, address, name, secret=SECRET, now=NOW).as_bytes(policy=email.policy.SMTP)
+    msg = personalise(newsletter, Addressee(address, name, PUBLIC_ID), tokens=TOKENS, now=NOW)
+    raw = msg.as_bytes(policy=email.policy.SMTP)
     return raw, email.message_from_bytes(raw, policy=email.policy.default)
 
 
@@ -111,7 +115,7 @@ def test_mjml_is_compiled_once_for_fifty_recipients(config, monkeypatch):
 
     newsletter = compile_newsletter(make_post(config), config, make_env(), mjml_to_html=counting_compile)
     monkeypatch.setattr(mjml, "mjml2html", lambda *a, **k: pytest.fail("MJML compiled while personalising"))
-    messages = [personalise(newsletter, f"reader{i}@example.com", f"Reader {i}", secret=SECRET, now=NOW)
+    messages = [personalise(newsletter, Addressee(f"reader{i}@example.com", f"Reader {i}"), tokens=TOKENS, now=NOW)
                 for i in range(50)]
     assert len(calls) == 1
     assert len({m["To"] for m in messages}) == 50
@@ -147,7 +151,7 @@ def test_all_the_headers_are_there(config):
     https, mailto = re.fullmatch(r"<(https://[^>]+)>, <(mailto:[^>]+)>", msg["List-Unsubscribe"]).groups()
     assert mailto == "mailto:david@massageinyork.co.uk?subject=unsubscribe"
     token = https.removeprefix("https://example.com/unsubscribe?token=")
-    assert read_token(SECRET, UNSUBSCRIBE, token).email == "ann@example.com"
+    assert TOKENS.read(UNSUBSCRIBE, token).public_id == PUBLIC_ID
 
 
 def test_the_unsubscribe_link_in_both_parts_is_the_one_in_the_header(config):
@@ -303,15 +307,17 @@ def test_spam_filter_complaints_become_warnings(config):
 
 def test_an_address_that_is_not_one_is_a_delivery_error(config):
     with pytest.raises(DeliveryError, match="not a valid email address"):
-        personalise(compiled(config), "ann@example.com\r\nBcc: evil@example.com", secret=SECRET, now=NOW)
+        personalise(compiled(config), Addressee("ann@example.com\r\nBcc: evil@example.com"), tokens=TOKENS, now=NOW)
 
 
 def test_the_renderer_makes_a_message_per_subscriber(config):
     render = make_renderer(compiled(config), SECRET, clock=lambda: NOW)
     subscriber = Subscriber(id=1, email="zoe@example.com", name="Zoë", status="active", source="test",
-                            created_at=NOW, updated_at=NOW)
+                            created_at=NOW, updated_at=NOW, public_id=PUBLIC_ID)
     msg = render(subscriber)
     assert msg["To"] == "Zoë <zoe@example.com>"
+    token = re.match(r"<[^>]+token=([^>]+)>", msg["List-Unsubscribe"])[1]
+    assert TOKENS.read(UNSUBSCRIBE, token).public_id == PUBLIC_ID
     assert email.utils.parsedate_to_datetime(msg["Date"]) == NOW
 
 

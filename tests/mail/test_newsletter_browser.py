@@ -15,10 +15,12 @@ from publisher.build.theme import make_env
 from publisher.config import load_config
 from publisher.content.posts import parse_post
 from publisher.mail.newsletter import (
+    Addressee,
     compile_newsletter,
     personalise,
     render_web_version,
 )
+from publisher.mail.tokens import LinkTokens
 
 from ..fixtures_browser import horizontal_overflow
 from ..fixtures_site import BOOKING_TOML, post_text
@@ -73,7 +75,7 @@ def served(tmp_path):
     text = post_text("Sciatica And Lower Back Pain – How Massage Helps", "2024-03-12", BODY,
                      image="/img/wide.svg", image_alt="A wide picture")
     newsletter = compile_newsletter(parse_post(Path("posts/a.md"), text, base, config.tz).post, config, make_env())
-    msg = personalise(newsletter, "ann@example.com", "Ann", secret=SECRET,
+    msg = personalise(newsletter, Addressee("ann@example.com", "Ann"), tokens=LinkTokens(SECRET),
                       now=dt.datetime(2025, 1, 15, tzinfo=dt.timezone.utc))
     parsed = email.message_from_bytes(msg.as_bytes(policy=email.policy.SMTP), policy=email.policy.default)
     (tmp_path / "email.html").write_text(parsed.get_body(("html",)).get_content(), encoding="utf-8")

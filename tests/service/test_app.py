@@ -19,7 +19,7 @@ from publisher.build.theme import make_env
 from publisher.cli import main
 from publisher.errors import ConfigError
 from publisher.mail.newsletter import compile_newsletter, personalise
-from publisher.mail.tokens import CONFIRM, UNSUBSCRIBE, make_token
+from publisher.mail.tokens import CONFIRM, UNSUBSCRIBE, LinkTokens
 from publisher.service.app import ClientLimiter, load_app
 from publisher.store import NewSubscriber
 from publisher.store import open_sqlite as open_store
@@ -40,6 +40,12 @@ from ..fixtures_web import (
 )
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+TOKENS = LinkTokens(SECRET)
+OTHER_KEY = LinkTokens("another-secret-that-is-long-enough")
+
+
+def public_id(service: Service, address: str) -> str:
+    return service.store.get_subscriber(address).public_id
 
 
 @pytest.fixture
@@ -108,7 +114,8 @@ def test_opening_a_confirm_link_changes_nothing_until_the_button_is_pressed(serv
 
 def test_a_confirm_link_dated_in_the_future_is_refused(service):
     service.post("/subscribe", {"email": "ann@example.com"})
-    later = make_token(SECRET, CONFIRM, "ann@example.com", service.config.list_id, START + dt.timedelta(hours=1))
+    later = TOKENS.make(CONFIRM, public_id(service, "ann@example.com"), service.config.list_id,
+                        START + dt.timedelta(hours=1))
     query = "/confirm?" + urlencode({"token": later})
     for reply in (service.get(query), service.post(query, {})):
         assert reply.status == 400 and "This link does not work" in reply.text
@@ -264,15 +271,15 @@ def pending_link_tokens(service: Service) -> dict[str, str]:
     service.post("/subscribe", {"email": "bob@example.com"})
     good = confirm_link(service.mails("ann@example.com")[0]).partition("token=")[2]
     bob = confirm_link(service.mails("bob@example.com")[0]).partition("token=")[2]
-    list_id = service.config.list_id
+    list_id, ann = service.config.list_id, public_id(service, "ann@example.com")
     return {
         "forged": tamper(good),
         "truncated": good[:-6],
         "payload only": good.partition(".")[0],
         "bob's signature on ann's payload": good.partition(".")[0] + "." + bob.partition(".")[2],
-        "another key": make_token("another-secret-that-is-long-enough", CONFIRM, "ann@example.com", list_id, START),
-        "another list": make_token(SECRET, CONFIRM, "ann@example.com", "news.other.example", START),
-        "an unsubscribe token": make_token(SECRET, UNSUBSCRIBE, "ann@example.com", list_id),
+        "another key": OTHER_KEY.make(CONFIRM, ann, list_id, START),
+        "another list": TOKENS.make(CONFIRM, ann, "news.other.example", START),
+        "an unsubscribe token": TOKENS.make(UNSUBSCRIBE, ann, list_id),
         "empty": "",
     }
 
@@ -335,13 +342,13 @@ def test_a_post_without_the_one_click_body_changes_nothing(service):
 
 def test_bad_unsubscribe_links_change_nothing(service):
     subscribe_and_confirm(service, "ann@example.com")
-    list_id = service.config.list_id
-    good = make_token(SECRET, UNSUBSCRIBE, "ann@example.com", list_id)
+    list_id, ann = service.config.list_id, public_id(service, "ann@example.com")
+    good = TOKENS.make(UNSUBSCRIBE, ann, list_id)
     bad = {
         "forged": tamper(good), "truncated": good[:-4], "missing": "",
-        "another key": make_token("another-secret-that-is-long-enough", UNSUBSCRIBE, "ann@example.com", list_id),
-        "a confirm token": make_token(SECRET, CONFIRM, "ann@example.com", list_id, START),
-        "another list": make_token(SECRET, UNSUBSCRIBE, "ann@example.com", "news.other.example"),
+        "another key": OTHER_KEY.make(UNSUBSCRIBE, ann, list_id),
+        "a confirm token": TOKENS.make(CONFIRM, ann, list_id, START),
+        "another list": TOKENS.make(UNSUBSCRIBE, ann, "news.other.example"),
     }
     for name, token in bad.items():
         query = "/unsubscribe?" + urlencode({"token": token})
@@ -356,7 +363,7 @@ def test_the_newsletters_unsubscribe_header_works_here(service):
     site, _ = load_site(service.config, START)
     post = site.posts[0]
     newsletter = compile_newsletter(post, service.config, make_env())
-    msg = personalise(newsletter, "ann@example.com", "Ann", secret=SECRET, now=START)
+    msg = personalise(newsletter, service.store.get_subscriber("ann@example.com"), tokens=TOKENS, now=START)
     link = msg["List-Unsubscribe"].split(",")[0].strip().strip("<>")
     assert link.startswith(service.url + "/unsubscribe?token=")
     assert service.post(link, b"List-Unsubscribe=One-Click").status == 200

@@ -25,14 +25,15 @@ from ..config import Config
 from ..content.posts import Post, front_matter_end, key_line
 from ..content.site import Site
 from ..errors import Problems, PublisherError
-from ..mail.newsletter import Newsletter, compile_newsletter, personalise
+from ..mail.newsletter import Addressee, Newsletter, compile_newsletter, personalise
+from ..mail.tokens import LinkTokens
 from .feedcheck import FeedIssue, check_atom, check_json_feed, check_rss
 
 ERROR = "error"
 WARNING = "warning"
 NEAR_LIMIT = 0.9  # a newsletter this close to newsletter.max_html_bytes gets a warning
-SAMPLE_NAME = "Sam Reader"
-SAMPLE_EMAIL = "sam.reader@example.com"
+# The sample subscriber, with an id as long as a real one so the measured size is what a reader gets.
+SAMPLE = Addressee("sam.reader@example.com", "Sam Reader", public_id="0" * 32)
 SAMPLE_SECRET = "sample-key-for-previews-and-checks"  # signs the sample's unsubscribe link, which nobody can use
 SITE_KEYS = {"title": "title", "url": "url", "description": "description", "language": "language"}
 _PAGE_URL = re.compile(r'\s(href|src)="([^"]*)"')
@@ -197,7 +198,7 @@ def check_newsletters(site: Site, env: jinja2.Environment, sources: Sources) -> 
 
 def sample_message(newsletter: Newsletter, now) -> EmailMessage:
     """The newsletter as the sample subscriber gets it."""
-    return personalise(newsletter, SAMPLE_EMAIL, SAMPLE_NAME, secret=SAMPLE_SECRET, now=now)
+    return personalise(newsletter, SAMPLE, tokens=LinkTokens(SAMPLE_SECRET), now=now)
 
 
 def html_size(msg: EmailMessage) -> int:

@@ -124,7 +124,7 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
             return _dry_run_send(config, store, newsletter)
         secret = signing_secret(config, store)
         if test_to:
-            return _send_test(config, newsletter, secret, test_to)
+            return _send_test(config, store, newsletter, secret, test_to)
         try:
             with store.lock(), sigterm_as_ctrl_c():
                 follow(store, post)
@@ -177,12 +177,13 @@ def _dry_run_send(config, store, newsletter) -> None:
                f"left to make via {describe_transport(config)}.")
 
 
-def _send_test(config, newsletter, secret: str, address: str) -> None:
-    from ..mail.newsletter import make_renderer
+def _send_test(config, store, newsletter, secret: str, address: str) -> None:
+    """One copy to `address`; its unsubscribe link works if the address is a subscriber, as in the real thing."""
+    from ..mail.newsletter import Addressee, make_renderer
     from ..sending.single import single_sender
     from ..sending.transports import make_transport
-    from ..store import NewSubscriber
-    recipient = NewSubscriber(valid_address(address))
+    address = valid_address(address)
+    recipient = store.get_subscriber(address) or Addressee(address)
     single_sender(config, make_transport(config))(make_renderer(newsletter, secret, clock.now)(recipient))
     click.echo(f"Sent a test copy of '{newsletter.slug}' to {recipient.email} via {describe_transport(config)}; "
                "nothing was recorded against the campaign.")

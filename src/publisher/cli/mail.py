@@ -35,7 +35,8 @@ def email_command(ctx, slug: str, to: str | None, name: str, output: Path | None
     from ..build.pipeline import load_site
     from ..build.theme import make_env
     from ..mail.dkim import load_signer
-    from ..mail.newsletter import compile_newsletter, personalise
+    from ..mail.newsletter import Addressee, compile_newsletter, personalise
+    from ..mail.tokens import LinkTokens
     from .campaigns import signing_secret
 
     config = ctx.config
@@ -44,7 +45,8 @@ def email_command(ctx, slug: str, to: str | None, name: str, output: Path | None
     newsletter = compile_newsletter(post, config, make_env(config.path(config.paths.templates)))
     print_warnings([w for w in warnings if w.path == post.source] + list(newsletter.warnings))
     recipient = to or config.from_address
-    msg = personalise(newsletter, recipient, name, secret=signing_secret(config), now=clock.now())
+    msg = personalise(newsletter, Addressee(recipient, name), tokens=LinkTokens(signing_secret(config)),
+                      now=clock.now())
     signer = load_signer(config)
     data = (signer.sign(msg) if signer else msg).as_bytes(policy=email.policy.SMTP)
     _write(data, output)

@@ -28,7 +28,7 @@ from . import mime
 from .compose import Compiled, Draft, compile_email, compile_mjml
 from .frame import one_line, recipient_values, strip_controls
 from .plaintext import Slots, render_text
-from .tokens import UNSUBSCRIBE, check_secret, make_token
+from .tokens import UNSUBSCRIBE, LinkTokens
 
 TEMPLATE = "newsletter.mjml"
 SLOT_NAMES = ("greeting", "sent_to", "unsubscribe_url", "unsubscribe_label")
@@ -40,9 +40,19 @@ _LINK = re.compile(r'<a href="([^"]*)"[^>]*>(.*?)</a>', re.S)
 
 
 class Recipient(Protocol):
-    """Whom a message goes to: the store's Subscriber fits."""
+    """Whom a message goes to: the store's Subscriber fits. Links name them by `public_id`, never the address."""
     email: str
     name: str
+    public_id: str
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """A recipient who need not be on the list (a test copy, a sample): with no `public_id`, the unsubscribe link
+    opens the service's "not on the list" page and changes nothing."""
+    email: str
+    name: str = ""
+    public_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,14 +134,15 @@ def _prepare(config: Config, compiled: Compiled) -> _Prepared:
     )
 
 
-def personalise(newsletter: Newsletter, email_address: str, name: str = "", *, secret: str,
+def personalise(newsletter: Newsletter, recipient: Recipient, *, tokens: LinkTokens,
                 now: dt.datetime) -> EmailMessage:
     """The message for one recipient: string substitution into the compiled newsletter, never a recompile."""
     p = newsletter.prepared
-    unsubscribe = p.unsubscribe_base + make_token(secret, UNSUBSCRIBE, email_address, newsletter.list_id)
+    address, name = recipient.email, recipient.name
+    unsubscribe = p.unsubscribe_base + tokens.make(UNSUBSCRIBE, recipient.public_id, newsletter.list_id)
     frame = p.email.frame
-    return frame.message(email_address, name, recipient_values(email_address, name, unsubscribe), now=now,
-                         message_id=message_id(newsletter, email_address, frame.message_domain),
+    return frame.message(address, name, recipient_values(address, name, unsubscribe), now=now,
+                         message_id=message_id(newsletter, address, frame.message_domain),
                          list_unsubscribe=f"<{unsubscribe}>,\r\n <{p.unsubscribe_mailto}>")
 
 
@@ -147,10 +158,10 @@ def make_renderer(newsletter: Newsletter, secret: str, clock: Callable[[], dt.da
 
     The secret is checked here, once, so a missing PUBLISHER_SECRET_KEY stops a campaign before its first message.
     """
-    check_secret(secret)
+    tokens = LinkTokens(secret)
 
     def render(recipient: Recipient) -> EmailMessage:
-        msg = personalise(newsletter, recipient.email, recipient.name, secret=secret, now=clock())
+        msg = personalise(newsletter, recipient, tokens=tokens, now=clock())
         return sign(msg) if sign else msg
     return render
 

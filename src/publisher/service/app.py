@@ -42,7 +42,7 @@ from ..errors import (
     TokenError,
     TokenExpired,
 )
-from ..mail.tokens import check_secret
+from ..mail.tokens import check_keys
 from ..sending.single import single_sender
 from ..sending.transports import Transport, make_transport
 from ..store import Store, open_store
@@ -69,6 +69,7 @@ PAGES = {  # message: (page title, HTTP status)
     "bad_link": ("This link does not work", 400),
     "unsubscribe": ("Unsubscribe", 200),
     "unsubscribed": ("You are unsubscribed", 200),
+    "gone": ("Not on the list", 200),
     "not_found": ("Page not found", 404),
     "not_allowed": ("Not allowed", 405),
     "bad_request": ("Bad request", 400),
@@ -141,7 +142,7 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
                proxies: int = 0) -> Flask:
     """The service for one site. `connect()` makes a transport for each email; `proxies` is how many reverse
     proxies in front are trusted for the client's address (X-Forwarded-For) and the public URL."""
-    check_secret(config.secrets.secret_key)
+    check_keys(config.secrets.secret_key, config.secrets.old_secret_keys)
     env = make_env(config.path(config.paths.templates))
     service = Subscriptions(config, store, env, single_sender(config, connect), clock)
     limiter = ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic)
@@ -190,17 +191,21 @@ def _add_routes(app: Flask, service: Subscriptions, per_client: ClientLimiter, p
 
     @app.get("/unsubscribe")
     def unsubscribe_form():
-        return _with_token(pages, lambda token: pages.render(
-            "unsubscribe", email=service.check_unsubscribe(token), token=token, one_click=ONE_CLICK,
-            from_page=FROM_PAGE))
+        def show(token: str) -> Response:
+            message, email = service.check_unsubscribe(token)
+            return pages.render(message, email=email, token=token, one_click=ONE_CLICK, from_page=FROM_PAGE)
+        return _with_token(pages, show)
 
     @app.post("/unsubscribe")
     def unsubscribe():
         if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
             return pages.render("bad_request")
         how = "link" if request.form.get(FROM_PAGE[0]) == FROM_PAGE[1] else "one-click"
-        return _with_token(pages, lambda token: pages.render(
-            "unsubscribed", email=service.unsubscribe(token, how, request.remote_addr or "")))
+
+        def done(token: str) -> Response:
+            message, email = service.unsubscribe(token, how, request.remote_addr or "")
+            return pages.render(message, email=email)
+        return _with_token(pages, done)
 
     @app.get("/healthz")
     def healthz():
@@ -260,7 +265,7 @@ def _origin(url: str) -> str:
 
 def build_app(config: Config, proxies: int = 0) -> Flask:
     """The service with the site's own store and mail transport, as `publish` uses them."""
-    check_secret(config.secrets.secret_key)
+    check_keys(config.secrets.secret_key, config.secrets.old_secret_keys)
     store = open_store(config)
     return create_app(config, store=store, connect=make_transport(config), proxies=proxies)
 

@@ -22,7 +22,8 @@ from ..content.posts import Post
 from ..mail.compose import Compiled, Draft, compile_email, compile_mjml
 from ..mail.frame import one_line, recipient_values
 from ..mail.plaintext import WIDTH, booking_text, wrap
-from ..mail.tokens import CONFIRM, UNSUBSCRIBE, make_token
+from ..mail.newsletter import Recipient
+from ..mail.tokens import CONFIRM, UNSUBSCRIBE, LinkTokens
 
 CONFIRM_TEMPLATE = "confirm.mjml"
 WELCOME_TEMPLATE = "welcome.mjml"
@@ -83,15 +84,16 @@ def _compile(config: Config, env: jinja2.Environment, draft: Draft, purpose: str
     return Notice(purpose=purpose, subject=draft.subject, html=compiled.html, text=compiled.text, prepared=prepared)
 
 
-def personalise_notice(notice: Notice, email_address: str, name: str = "", *, secret: str,
+def personalise_notice(notice: Notice, recipient: Recipient, *, tokens: LinkTokens,
                        now: dt.datetime) -> EmailMessage:
     """The notice for one recipient, with their own signed link (a confirm link carries `now`, so it expires)."""
     p = notice.prepared
     issued = now if notice.purpose == CONFIRM else None
-    link = p.link_base + make_token(secret, notice.purpose, email_address, p.list_id, issued)
-    values = {**recipient_values(email_address, name, link), "link": link}
+    link = p.link_base + tokens.make(notice.purpose, recipient.public_id, p.list_id, issued)
+    address, name = recipient.email, recipient.name
+    values = {**recipient_values(address, name, link), "link": link}
     frame = p.email.frame
-    return frame.message(email_address, name, values, now=now,
+    return frame.message(address, name, values, now=now,
                          message_id=email.utils.make_msgid(domain=frame.message_domain),
                          list_unsubscribe=f"<{link}>" if notice.purpose == UNSUBSCRIBE else "")
 

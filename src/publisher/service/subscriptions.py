@@ -25,8 +25,8 @@ from ..build.pipeline import load_site
 from ..config import Config
 from ..content.posts import Post, find_posts, is_published
 from ..errors import PublisherError, SignUpError, TokenError
-from ..mail.tokens import CONFIRM, UNSUBSCRIBE, TokenData, read_token
-from ..store import CONTROL_CHARACTERS, SUPPRESSED_STATUSES, Store
+from ..mail.tokens import CONFIRM, UNSUBSCRIBE, LinkTokens, TokenData
+from ..store import CONTROL_CHARACTERS, SUPPRESSED_STATUSES, Store, Subscriber
 from .emails import (
     WELCOME_POSTS,
     Notice,
@@ -79,7 +79,7 @@ class Subscriptions:
         self._env = env
         self._deliver = deliver
         self._clock = clock
-        self._secret = config.secrets.secret_key
+        self._tokens = LinkTokens(config.secrets.secret_key, config.secrets.old_secret_keys)
         self._confirmation = compile_confirmation(config, env)
         self._welcome: tuple[tuple, Notice] | None = None
         self._posts: tuple[tuple, tuple[Post, ...]] | None = None
@@ -107,20 +107,21 @@ class Subscriptions:
             return False
         subscriber = self._store.request_subscription(sign_up.email, sign_up.name, now=now, kind=kind, how=how,
                                                       detail=detail)
-        self._deliver(personalise_notice(self._confirmation, subscriber.email, subscriber.name,
-                                         secret=self._secret, now=now))
+        self._deliver(personalise_notice(self._confirmation, subscriber, tokens=self._tokens, now=now))
         return True
 
     def check_confirm(self, token: str) -> tuple[str, str]:
         """What `confirm` would answer, changing nothing, and the link's address: 'confirm' while the address
         waits for this link, else 'already' or 'stale'; the same errors as `confirm` for a bad link."""
         data = self._read_confirm(token, self._clock())
-        subscriber = self._store.get_subscriber(data.email)
-        if subscriber and subscriber.status == "active":
-            return "already", data.email
-        waiting = subscriber and (subscriber.status == "pending" and subscriber.updated_at <= _pending_by(data)
-                                  or subscriber.status in SUPPRESSED_STATUSES and subscriber.updated_at < data.issued)
-        return ("confirm" if waiting else "stale"), data.email
+        subscriber = self._subscriber(data)
+        if subscriber is None:
+            return "stale", ""
+        if subscriber.status == "active":
+            return "already", subscriber.email
+        waiting = (subscriber.status == "pending" and subscriber.updated_at <= _pending_by(data)
+                   or subscriber.status in SUPPRESSED_STATUSES and subscriber.updated_at < data.issued)
+        return ("confirm" if waiting else "stale"), subscriber.email
 
     def confirm(self, token: str, ip: str = "") -> str:
         """'confirmed' (and the welcome sent), 'already' (active before), or 'stale' (unsubscribed since, or
@@ -128,29 +129,43 @@ class Subscriptions:
         The confirmation is recorded with the IP address `ip` it came from."""
         now = self._clock()
         data = self._read_confirm(token, now)
-        if self._store.confirm_subscriber(data.email, _pending_by(data), now=now, left_by=data.issued, how="link",
-                                          detail=ip):
-            self._send_welcome(data.email)
+        subscriber = self._subscriber(data)
+        if subscriber is None:
+            return "stale"
+        if self._store.confirm_subscriber(subscriber.email, _pending_by(data), now=now, left_by=data.issued,
+                                          how="link", detail=ip):
+            self._send_welcome(subscriber.email)
             return "confirmed"
-        subscriber = self._store.get_subscriber(data.email)
-        return "already" if subscriber and subscriber.status == "active" else "stale"
+        current = self._store.get_subscriber(subscriber.email)
+        return "already" if current and current.status == "active" else "stale"
 
-    def check_unsubscribe(self, token: str) -> str:
-        """The address a genuine unsubscribe link is for; TokenError otherwise."""
-        return self._read(UNSUBSCRIBE, token, None, self._clock()).email
+    def check_unsubscribe(self, token: str) -> tuple[str, str]:
+        """'unsubscribe' and the address a genuine unsubscribe link is for, or 'gone' and no address when the
+        list no longer knows whom it was for; TokenError for a bad link."""
+        subscriber = self._subscriber(self._read(UNSUBSCRIBE, token, None, self._clock()))
+        return ("unsubscribe", subscriber.email) if subscriber else ("gone", "")
 
-    def unsubscribe(self, token: str, how: str = "link", ip: str = "") -> str:
-        """Unsubscribe the link's address (if it is still subscribed) and return it; TokenError for a bad link.
-        `how` is 'one-click' for a mail program's RFC 8058 request, 'link' for the button on the page."""
-        email = self.check_unsubscribe(token)
+    def unsubscribe(self, token: str, how: str = "link", ip: str = "") -> tuple[str, str]:
+        """Unsubscribe the link's subscriber (if still subscribed): 'unsubscribed' and the address, or 'gone'
+        and no address when the list no longer knows them; TokenError for a bad link. `how` is 'one-click' for
+        a mail program's RFC 8058 request, 'link' for the button on the page."""
+        message, email = self.check_unsubscribe(token)
+        if not email:
+            return message, email
         self._store.unsubscribe(email, now=self._clock(), how=how, detail=ip)
-        return email
+        return "unsubscribed", email
+
+    def _subscriber(self, data: TokenData) -> Subscriber | None:
+        """Whom a genuine link is for: by opaque id, or by address for a link of the format used before."""
+        if data.email:
+            return self._store.get_subscriber(data.email)
+        return self._store.get_subscriber_by_public_id(data.public_id)
 
     def _read_confirm(self, token: str, now: dt.datetime) -> TokenData:
         return self._read(CONFIRM, token, dt.timedelta(hours=self.config.subscriptions.confirm_hours), now)
 
     def _read(self, purpose: str, token: str, max_age: dt.timedelta | None, now: dt.datetime) -> TokenData:
-        data = read_token(self._secret, purpose, token, max_age, now)
+        data = self._tokens.read(purpose, token, max_age, now)
         if data.list_id != self.config.list_id:
             raise TokenError("this link is for another newsletter")
         return data
@@ -161,8 +176,8 @@ class Subscriptions:
             return
         subscriber = self._store.get_subscriber(email)
         try:
-            self._deliver(personalise_notice(self._welcome_notice(), subscriber.email, subscriber.name,
-                                             secret=self._secret, now=self._clock()))
+            self._deliver(personalise_notice(self._welcome_notice(), subscriber, tokens=self._tokens,
+                                             now=self._clock()))
         except PublisherError as exc:
             log.error("the welcome email could not be sent: %s", exc)
 
