@@ -3,6 +3,7 @@ welcome emails going through a real SMTP server (aiosmtpd). `publisher serve` it
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import ssl
@@ -26,10 +27,12 @@ from publisher.store import open_sqlite as open_store
 
 from ..fixtures_site import held, post_text
 from ..fixtures_smtp import free_port
+from ..fixtures_tokens import links_in, old_format_token, reveals
 from ..fixtures_web import (
     SECRET,
     START,
     Clock,
+    Reply,
     Service,
     confirm_link,
     press_confirm,
@@ -50,13 +53,16 @@ def public_id(service: Service, address: str) -> str:
 
 @pytest.fixture
 def start_service(tmp_path, smtp_server):
-    """start_service(extra_toml="", proxies=0, posts=4): the service for a site with `posts` posts."""
+    """start_service(extra_toml="", proxies=0, posts=4, old_keys=()): the service for a site with `posts` posts,
+    and `old_keys` as PUBLISHER_OLD_SECRET_KEYS."""
     with ExitStack() as stack:
-        def start(extra: str = "", proxies: int = 0, posts: int = 4, name: str = "site") -> Service:
+        def start(extra: str = "", proxies: int = 0, posts: int = 4, name: str = "site",
+                  old_keys: tuple[str, ...] = ()) -> Service:
             root = tmp_path / name
             write_posts(root, posts)
             smtp = f'\n[delivery]\nsmtp_url = "{smtp_server.url}"\n'
             config = site_config(root, f"http://127.0.0.1:{free_port()}", extra + smtp)
+            config = dataclasses.replace(config, secrets=dataclasses.replace(config.secrets, old_secret_keys=old_keys))
             return stack.enter_context(running(config, smtp_server, Clock(START), proxies))
         yield start
 
@@ -368,6 +374,83 @@ def test_the_newsletters_unsubscribe_header_works_here(service):
     assert link.startswith(service.url + "/unsubscribe?token=")
     assert service.post(link, b"List-Unsubscribe=One-Click").status == 200
     assert service.status("ann@example.com") == "unsubscribed"
+
+
+RETIRED_KEY = "the-key-this-site-used-last-year"
+
+
+def unsubscribe_with(service: Service, token: str) -> Reply:
+    """Open an unsubscribe link as a mail client's one-click does."""
+    return service.post("/unsubscribe?" + urlencode({"token": token}), ONE_CLICK)
+
+
+def test_a_link_signed_with_a_retired_key_still_unsubscribes_and_one_in_neither_is_refused(start_service):
+    service = start_service(old_keys=(RETIRED_KEY,))
+    subscribe_and_confirm(service, "ann@example.com")
+    subscribe_and_confirm(service, "bob@example.com")
+    list_id = service.config.list_id
+    stranger = unsubscribe_with(service, OTHER_KEY.make(UNSUBSCRIBE, public_id(service, "bob@example.com"), list_id))
+    assert stranger.status == 400 and "This link does not work" in stranger.text
+    assert service.status("bob@example.com") == "active"
+    retired = LinkTokens(RETIRED_KEY).make(UNSUBSCRIBE, public_id(service, "ann@example.com"), list_id)
+    page = service.get("/unsubscribe?" + urlencode({"token": retired}))
+    assert page.status == 200 and "ann@example.com" in page.text
+    reply = unsubscribe_with(service, retired)
+    assert reply.status == 200 and "will get no more emails" in reply.text
+    assert service.status("ann@example.com") == "unsubscribed" and service.status("bob@example.com") == "active"
+
+
+def test_without_the_retired_key_its_links_are_refused(service):
+    subscribe_and_confirm(service, "ann@example.com")
+    retired = LinkTokens(RETIRED_KEY).make(UNSUBSCRIBE, public_id(service, "ann@example.com"), service.config.list_id)
+    assert unsubscribe_with(service, retired).status == 400
+    assert service.status("ann@example.com") == "active"
+
+
+def test_an_unsubscribe_link_of_the_earlier_format_still_unsubscribes_with_the_current_or_a_retired_key(
+        start_service):
+    service = start_service(old_keys=(RETIRED_KEY,))
+    for address, key in (("ann@example.com", SECRET), ("bob@example.com", RETIRED_KEY)):
+        subscribe_and_confirm(service, address)
+        token = old_format_token(key, UNSUBSCRIBE, address.upper(), service.config.list_id)
+        assert address in service.get("/unsubscribe?" + urlencode({"token": token})).text
+        assert unsubscribe_with(service, token).status == 200
+        assert service.status(address) == "unsubscribed"
+
+
+def test_a_confirm_link_of_the_earlier_format_confirms_within_its_age_and_never_unsubscribes(service):
+    service.post("/subscribe", {"email": "ann@example.com"})
+    service.clock.advance(dt.timedelta(hours=1))
+    token = old_format_token(SECRET, CONFIRM, "ann@example.com", service.config.list_id, service.clock.now)
+    assert unsubscribe_with(service, token).status == 400
+    link = f"{service.url}/confirm?" + urlencode({"token": token})
+    assert press_confirm(service, link).status == 200 and service.status("ann@example.com") == "active"
+    service.post("/subscribe", {"email": "bob@example.com"})
+    late = old_format_token(SECRET, CONFIRM, "bob@example.com", service.config.list_id, service.clock.now)
+    service.clock.advance(dt.timedelta(hours=48, minutes=1))
+    assert "This link has expired" in service.post("/confirm?" + urlencode({"token": late}), {}).text
+    assert service.status("bob@example.com") == "pending"
+
+
+def test_a_genuine_link_for_someone_no_longer_on_the_list_changes_nothing_and_says_so(service):
+    subscribe_and_confirm(service, "ann@example.com")
+    nobody, list_id = "0123456789abcdef0123456789abcdef", service.config.list_id
+    query = "/unsubscribe?" + urlencode({"token": TOKENS.make(UNSUBSCRIBE, nobody, list_id)})
+    for reply in (service.get(query), service.post(query, ONE_CLICK)):
+        assert reply.status == 200 and "no longer on the list" in reply.text and "<form" in reply.text
+    confirm = "/confirm?" + urlencode({"token": TOKENS.make(CONFIRM, nobody, list_id, START)})
+    for reply in (service.get(confirm), service.post(confirm, {})):
+        assert reply.status == 400 and "no longer valid" in reply.text
+    assert service.status("ann@example.com") == "active" and len(service.mails("ann@example.com")) == 2
+
+
+def test_no_link_in_the_confirmation_or_the_welcome_gives_away_the_address(service):
+    subscribe_and_confirm(service, "Zoe.Lee+news@example.com")
+    messages = service.mails("Zoe.Lee+news@example.com")
+    assert [m["Subject"] for m in messages] == ["Confirm your subscription to Test Site", "Welcome to Test Site"]
+    for msg in messages:
+        links = [link for link in links_in(msg) if "token=" in link]
+        assert links and not [link for link in links if reveals(link, "Zoe.Lee+news@example.com")]
 
 
 def test_coming_back_after_unsubscribing_needs_a_new_confirmation(service):
