@@ -28,6 +28,14 @@ def test_serve_refuses_to_start_without_the_secret_key(site_dir):
     assert "Traceback" not in result.output
 
 
+def test_serve_refuses_a_retired_key_too_short_to_be_one_naming_the_variable_not_the_key(site_dir):
+    result = site_dir.run("serve", env={"PUBLISHER_SECRET_KEY": SECRET,
+                                        "PUBLISHER_OLD_SECRET_KEYS": "an-old-key-long-enough-to-pass, oops"})
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Error: PUBLISHER_OLD_SECRET_KEYS: key 2 of 2 is shorter than 16 characters" in result.output
+    assert "oops" not in result.output and "an-old-key" not in result.output
+
+
 def test_serve_says_when_the_port_is_taken(site_dir):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
