@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "publisher"
-STAGES = ["content", "mail", "build", "store", "sending", "service", "authoring", "cli"]  # in pipeline order
+STAGES = ["content", "mail", "build", "store", "sending", "feedback", "service", "authoring", "cli"]  # in pipeline order
 FOUNDATION = {"config", "errors", "clock", "parallel"}  # used by every stage; import no stage themselves
 
 

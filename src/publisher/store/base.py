@@ -18,6 +18,7 @@ from .records import (
     ConsentSummary,
     Delivery,
     DeliveryCounts,
+    FeedbackOutcome,
     ImportOutcome,
     Moment,
     NewSubscriber,
@@ -152,6 +153,25 @@ class Store(Protocol):
 
     def skip_inactive(self, campaign_id: int, *, now: Moment) -> int:
         """Mark queued deliveries to people no longer active as skipped; returns how many."""
+
+    def get_delivery(self, delivery_id: int) -> Delivery | None:
+        """The delivery with this id; None when there is none."""
+
+    def find_delivery(self, message_id: str) -> Delivery | None:
+        """The delivery whose message carried this Message-ID (angle brackets included); None when unknown."""
+
+    def last_delivery_to(self, email: str) -> Delivery | None:
+        """The newest delivery sent to this address; None when nothing was ever sent to it."""
+
+    def get_subscriber_by_id(self, subscriber_id: int) -> Subscriber | None:
+        """The subscriber with this id; None when there is none."""
+
+    def record_feedback(self, subscriber_id: int, kind: str, how: str, detail: str, *, key: str,
+                        delivery_id: int | None = None, soft_bounce_limit: int = 3, at: Moment,
+                        now: Moment) -> FeedbackOutcome:
+        """Keep one report of a bounce, complaint or emailed unsubscribe (once per `key` and kind) and, in the
+        same transaction, make the subscriber's status stricter if it calls for it (a soft bounce only at
+        `soft_bounce_limit` in a row), with a line in their consent history. Never makes anyone more mailable."""
 
     def record_post(self, slug: str, state: str, *, post_id: str | None = None, now: Moment) -> None:
         """Remember that a post was archived (never to be mailed) or sent, and its stable id (kept once set)."""

@@ -148,6 +148,22 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE deliveries ADD COLUMN possible_duplicate INTEGER NOT NULL DEFAULT 0;
     """,
     _consent_schema,
+    """
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('hard_bounce', 'soft_bounce', 'complaint', 'unsubscribe')),
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        delivery_id INTEGER REFERENCES deliveries (id) ON DELETE SET NULL,
+        how TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        UNIQUE (key, kind, subscriber_id)
+    );
+    CREATE INDEX feedback_delivery ON feedback (delivery_id, kind);
+    CREATE INDEX deliveries_message_id ON deliveries (message_id) WHERE message_id != '';
+    """,
 )
 _DELIVERY_PROGRESS = ("skipped", "failed", "queued", "sending", "sent")
 

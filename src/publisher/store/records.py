@@ -16,6 +16,10 @@ SUBSCRIBER_STATUSES = ("pending", "active", "unsubscribed", "bounced", "complain
 SUPPRESSED_STATUSES = ("unsubscribed", "bounced", "complained")
 CONSENT_EVENTS = ("subscribed", "confirmed", "unsubscribed", "bounced", "complained", "invited")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "skipped")
+# What flows back after a send, and the status each makes a subscriber (a soft bounce only once it repeats).
+FEEDBACK_KINDS = ("hard_bounce", "soft_bounce", "complaint", "unsubscribe")
+FEEDBACK_STATUS = {"hard_bounce": "bounced", "soft_bounce": "bounced", "complaint": "complained",
+                   "unsubscribe": "unsubscribed"}
 POST_STATES = ("archived", "sent")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -102,6 +106,21 @@ class PublishedPost:
     slug: str
     state: str
     post_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackOutcome:
+    """What recording one piece of feedback did: whether it was new (the same report twice is recorded once),
+    the subscriber's status before and after, and for a soft bounce how many in a row the subscriber has."""
+
+    new: bool
+    status_before: str
+    status_after: str
+    soft_bounces: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.status_after != self.status_before
 
 
 @dataclass(frozen=True)

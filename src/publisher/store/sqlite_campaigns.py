@@ -10,7 +10,7 @@ from .sqlite_connection import read_time, stamp
 from .sqlite_consent import write_event
 from .sqlite_subscribers import SUBSCRIBER_COLUMNS, SqliteSubscribers, subscriber_from
 
-_DELIVERY_SELECT = f"""
+DELIVERY_SELECT = f"""
     SELECT d.id AS d_id, d.campaign_id, d.status AS d_status, d.attempts, d.next_attempt_at, d.last_reply,
            d.message_id, d.created_at AS d_created_at, d.updated_at AS d_updated_at, d.possible_duplicate,
            {SUBSCRIBER_COLUMNS}
@@ -53,9 +53,9 @@ class SqliteCampaigns(SqliteSubscribers):
         return DeliveryCounts(**dict(rows))
 
     def list_deliveries(self, campaign_id: int, status: str | None = None) -> list[Delivery]:
-        rows = self._rows(f"{_DELIVERY_SELECT} WHERE d.campaign_id = ?1 AND (?2 IS NULL OR d.status = ?2)"
+        rows = self._rows(f"{DELIVERY_SELECT} WHERE d.campaign_id = ?1 AND (?2 IS NULL OR d.status = ?2)"
                           " ORDER BY d.id", (campaign_id, status))
-        return [_delivery(row) for row in rows]
+        return [delivery_from(row) for row in rows]
 
     def finish_campaign(self, campaign_id: int, *, now: Moment) -> bool:
         """Mark the campaign done if no delivery is queued or in flight; returns whether it is done."""
@@ -159,7 +159,7 @@ def _claim(conn: sqlite3.Connection, campaign_id: int, now: Moment) -> Delivery 
         conn.execute("UPDATE deliveries SET status = 'skipped', updated_at = ? WHERE id = ?", (when, row[0]))
     conn.execute("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?",
                  (when, row[0]))
-    return _delivery(conn.execute(f"{_DELIVERY_SELECT} WHERE d.id = ?", (row[0],)).fetchone())
+    return delivery_from(conn.execute(f"{DELIVERY_SELECT} WHERE d.id = ?", (row[0],)).fetchone())
 
 
 def _update(conn: sqlite3.Connection, delivery: Delivery, assignments: str, args: tuple, now: Moment) -> None:
@@ -173,7 +173,7 @@ def _campaign(row: sqlite3.Row) -> Campaign:
                     created_at=read_time(row["created_at"]), finished_at=read_time(row["finished_at"]))
 
 
-def _delivery(row: sqlite3.Row) -> Delivery:
+def delivery_from(row: sqlite3.Row) -> Delivery:
     return Delivery(id=row["d_id"], campaign_id=row["campaign_id"], subscriber=subscriber_from(row),
                     status=row["d_status"], attempts=row["attempts"], next_attempt_at=read_time(row["next_attempt_at"]),
                     last_reply=row["last_reply"], message_id=row["message_id"],
