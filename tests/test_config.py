@@ -162,3 +162,22 @@ def test_a_max_age_that_is_not_a_span_above_zero_is_refused_with_the_fix(tmp_pat
         load_config(path, env={})
     assert str(caught.value) == (f'{path}: newsletter.max_age: expected a number of days above 0 (max_age = 7) or '
                                  f'hours in quotes (max_age = "36 hours"), got {tomllib.loads("v = " + value)["v"]!r}')
+
+
+def test_a_bounce_address_and_the_inbox_settings_are_checked_with_their_fixes(tmp_path):
+    path = write(tmp_path, '[site]\ntitle = "T"\nurl = "https://e.com"\n[delivery]\n'
+                           'bounce_address = "a-very-long-bounce-address-name@example.com"\nsoft_bounce_limit = 0\n'
+                           '[inbox]\nmaildir = "bounces"\nimap_url = "imaps://me:hunter2-secret@mail.example.com/INBOX"\n'
+                           'timeout = 0\n')
+    with pytest.raises(Problems) as caught:
+        load_config(path, env={})
+    lines = str(caught.value).splitlines()
+    assert [line.partition(": ")[2].partition(":")[0] for line in lines] == [
+        "delivery.soft_bounce_limit", "inbox", "inbox.imap_url", "inbox.timeout", "delivery.bounce_address"]
+    assert "hunter2" not in str(caught.value) and "at most 24 characters" in lines[-1]
+    config = load_config(write(tmp_path, '[site]\ntitle = "T"\nurl = "https://e.com"\n[delivery]\n'
+                                         'bounce_address = "bounces@example.com"\n[inbox]\n'
+                                         'imap_url = "imaps://me@mail.example.com/INBOX"\n'),
+                         env={"PUBLISHER_IMAP_PASSWORD": "hunter2-secret"})
+    assert (config.delivery.bounce_address, config.delivery.soft_bounce_limit) == ("bounces@example.com", 3)
+    assert config.secrets.imap_password == "hunter2-secret" and "hunter2" not in repr(config)

@@ -93,6 +93,16 @@ class DeliveryConfig:
     max_attempts: int = 5
     retry_delay: float = 2.0
     timeout: float = 30.0
+    bounce_address: str = ""
+    soft_bounce_limit: int = 3
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    """Where the bounce address's mail is read by `publisher inbox`: a Maildir folder or an IMAP mailbox."""
+    maildir: str = ""
+    imap_url: str = ""
+    timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,7 @@ class Secrets:
     secret_key: str = field(default="", repr=False)
     smtp_url: str = field(default="", repr=False)
     old_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # retired link keys, still accepted
+    imap_password: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -146,6 +157,7 @@ class Config:
     content: ContentConfig = ContentConfig()
     newsletter: NewsletterConfig = NewsletterConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    inbox: InboxConfig = InboxConfig()
     database: DatabaseConfig = DatabaseConfig()
     subscriptions: SubscriptionsConfig = SubscriptionsConfig()
     dkim: DkimConfig = DkimConfig()
@@ -197,6 +209,7 @@ SECTIONS: dict[str, type] = {
     "content": ContentConfig,
     "newsletter": NewsletterConfig,
     "delivery": DeliveryConfig,
+    "inbox": InboxConfig,
     "database": DatabaseConfig,
     "subscriptions": SubscriptionsConfig,
     "dkim": DkimConfig,
@@ -243,6 +256,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         smtp_url=env.get("PUBLISHER_SMTP_URL", ""),
         old_secret_keys=tuple(key.strip() for key in env.get("PUBLISHER_OLD_SECRET_KEYS", "").split(",")
                               if key.strip()),
+        imap_password=env.get("PUBLISHER_IMAP_PASSWORD", ""),
     )
     return Config(root=path.parent.resolve(), secrets=secrets, **sections)
 
@@ -329,6 +343,7 @@ def _check_semantics(path: Path, s: dict, problems: list) -> None:
         problems.append(ConfigError(
             f"newsletter.content: expected 'full' or 'excerpt', got {news.content!r}", path=path))
     problems.extend(ConfigError(f"delivery.{problem}", path=path) for problem in _delivery_problems(delivery))
+    problems.extend(ConfigError(problem, path=path) for problem in _inbox_problems(s["inbox"]))
     if s["database"].busy_timeout < 0:
         problems.append(ConfigError("database.busy_timeout: must be 0 or more seconds", path=path))
     for url_key, url in (("booking.url", s["booking"].url), ("subscriptions.url", s["subscriptions"].url)):
@@ -343,6 +358,8 @@ _PROSE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LIST_ID = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+")
 _DNS_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 ADDRESS = re.compile(r"[^\s<>()\[\],;:\\\"@]+@[^\s<>()\[\],;:\\\"@]+")
+# A bounce address gains a tag of up to 40 characters in its local part, which SMTP limits to 64 (mail/verp.py).
+BOUNCE_ADDRESS = re.compile(r"[A-Za-z0-9._-]{1,24}@[A-Za-z0-9.-]+")
 
 
 def _check_header_values(path: Path, s: dict, problems: list) -> None:
@@ -367,6 +384,8 @@ def _check_header_values(path: Path, s: dict, problems: list) -> None:
         ("newsletter.from_address", news.from_address, ADDRESS, "an email address like news@example.com"),
         ("newsletter.reply_to", news.reply_to, ADDRESS, "an email address like hello@example.com"),
         ("booking.email", s["booking"].email, ADDRESS, "an email address like hello@example.com"),
+        ("delivery.bounce_address", s["delivery"].bounce_address, BOUNCE_ADDRESS,
+         "an ASCII address whose local part is at most 24 characters, like bounces@example.com"),
         ("dkim.selector", dkim.selector, _DNS_NAME, "a DNS label like 'mail' or '2026a'"),
         ("dkim.domain", dkim.domain, _DNS_NAME, "a domain name like 'example.com'"),
     ]
@@ -387,9 +406,25 @@ def _delivery_problems(delivery: DeliveryConfig) -> list[str]:
               ("connections", d.connections, d.connections >= 1, "at least 1", "4"),
               ("max_attempts", d.max_attempts, d.max_attempts >= 1, "at least 1", "5"),
               ("rate", d.rate, d.rate >= 0, "messages per second, 0 (no limit) or more", "0"),
-              ("retry_delay", d.retry_delay, d.retry_delay >= 0, "a number of seconds, 0 or more", "2.0")]
+              ("retry_delay", d.retry_delay, d.retry_delay >= 0, "a number of seconds, 0 or more", "2.0"),
+              ("soft_bounce_limit", d.soft_bounce_limit, d.soft_bounce_limit >= 1, "at least 1", "3")]
     return [f"{key}: expected {what}, got {value!r}; e.g. {key} = {example}"
             for key, value, ok, what, example in checks if not (ok and math.isfinite(value))]
+
+
+def _inbox_problems(inbox: InboxConfig) -> list[str]:
+    """What is wrong with [inbox]: one place to read from, an IMAP URL of the right shape, a usable timeout."""
+    problems = []
+    if inbox.maildir and inbox.imap_url:
+        problems.append("inbox: set maildir or imap_url, not both; `publisher inbox` reads one mailbox")
+    parts = urlsplit(inbox.imap_url)
+    if inbox.imap_url and parts.password is not None:
+        problems.append("inbox.imap_url: remove the password from the URL and set PUBLISHER_IMAP_PASSWORD instead")
+    elif inbox.imap_url and (parts.scheme not in ("imaps", "imap") or not parts.hostname):
+        problems.append(f"inbox.imap_url: expected imaps://user@host/INBOX, got {inbox.imap_url!r}")
+    if not (inbox.timeout > 0 and math.isfinite(inbox.timeout)):
+        problems.append(f"inbox.timeout: expected a number of seconds above 0, got {inbox.timeout!r}; e.g. timeout = 30")
+    return problems
 
 
 def _is_http_url(url: str) -> bool:

@@ -90,3 +90,39 @@ def test_a_post_recorded_before_ids_existed_is_known_by_its_slug_and_gets_its_id
     assert report.campaigns == () and smtp_server.received == []
     assert len(recorded) == 1 and recorded[0].state == "sent" and recorded[0].post_id
     assert news.read_text(encoding="utf-8") == post_text("News", "2025-01-14", id=recorded[0].post_id)
+
+
+def test_with_a_bounce_address_each_message_returns_to_a_tag_naming_its_delivery_and_nobody_else(site_dir,
+                                                                                                   smtp_server):
+    from publisher.mail.verp import BOUNCE, UNSUBSCRIBE, find_tag, read_tag
+    from publisher.sending.publish import send_newsletter, compile_for
+    from ..fixtures_site import BASIC_TOML, BOOKING_TOML
+    site_dir.config(BASIC_TOML + BOOKING_TOML + '[delivery]\nbounce_address = "bounces@example.com"\n')
+    site_dir.post("new.md", post_text("New", "2025-01-10"))
+    with open_store(site_dir.root / "publisher.db") as store:
+        emails = add_readers(store, 3)
+        config, site = smtp_site(site_dir, smtp_server)
+        send_newsletter(config, store, compile_for(config, site.posts[0]), SECRET, now=lambda: NOW)
+        deliveries = {d.id: d.subscriber for d in store.list_deliveries(store.get_campaign("new").id)}
+    seen = {}
+    for received in smtp_server.received:
+        delivery_id = read_tag(SECRET, find_tag("bounces@example.com", received.mail_from), BOUNCE).number
+        mailto = received.message["List-Unsubscribe"].split(",")[1]
+        subscriber_id = read_tag(SECRET, find_tag("bounces@example.com", mailto), UNSUBSCRIBE).number
+        seen[received.rcpt_tos[0]] = (deliveries[delivery_id].email, deliveries[delivery_id].id == subscriber_id)
+        assert received.rcpt_tos[0].partition("@")[0] not in received.mail_from
+        assert received.message["Return-Path"] is None and received.message["From"].addresses[0].addr_spec == \
+            "david@massageinyork.co.uk"
+    assert seen == {email: (email, True) for email in emails}
+
+
+def test_without_a_bounce_address_messages_return_to_the_from_address_as_before(site_dir, smtp_server):
+    from publisher.sending.publish import send_newsletter, compile_for
+    site_dir.post("new.md", post_text("New", "2025-01-10"))
+    with open_store(site_dir.root / "publisher.db") as store:
+        add_readers(store, 1)
+        config, site = smtp_site(site_dir, smtp_server)
+        send_newsletter(config, store, compile_for(config, site.posts[0]), SECRET, now=lambda: NOW)
+    [received] = smtp_server.received
+    assert received.mail_from == "david@massageinyork.co.uk"
+    assert "<mailto:david@massageinyork.co.uk?subject=unsubscribe>" in received.message["List-Unsubscribe"]

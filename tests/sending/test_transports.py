@@ -237,6 +237,19 @@ def test_maildir_stores_each_message_readable_by_mail_clients(tmp_path):
     assert subjects == ["One", "Two"] and str(outbox) in reply
 
 
+def test_maildir_records_the_envelope_sender_as_return_path_and_smtp_sends_it_as_mail_from(tmp_path, smtp_server):
+    outbox = tmp_path / "outbox"
+    MaildirTransport(outbox).send(message("ann@example.com", "One"), "bounces+7-tag@example.com")
+    MaildirTransport(outbox).send(message("bob@example.com", "Two"))
+    paths = {m["Subject"]: m["Return-Path"] for m in mailbox.Maildir(outbox)}
+    assert paths == {"One": "<bounces+7-tag@example.com>", "Two": None}
+    smtp = SmtpTransport(parse_smtp_url(smtp_server.url))
+    smtp.send(message("ann@example.com", "One"), "bounces+7-tag@example.com")
+    smtp.close()
+    [received] = smtp_server.received
+    assert received.mail_from == "bounces+7-tag@example.com" and received.message["Return-Path"] is None
+
+
 def test_factory_picks_maildir_by_default_and_smtp_when_configured(tmp_path):
     (tmp_path / "publisher.toml").write_text('[site]\ntitle = "T"\nurl = "https://example.com"\n')
     default = load_config(tmp_path / "publisher.toml", env={})

@@ -135,15 +135,16 @@ def _prepare(config: Config, compiled: Compiled) -> _Prepared:
 
 
 def personalise(newsletter: Newsletter, recipient: Recipient, *, tokens: LinkTokens,
-                now: dt.datetime) -> EmailMessage:
-    """The message for one recipient: string substitution into the compiled newsletter, never a recompile."""
+                now: dt.datetime, unsubscribe_mailto: str = "") -> EmailMessage:
+    """The message for one recipient: string substitution into the compiled newsletter, never a recompile.
+    `unsubscribe_mailto` replaces the List-Unsubscribe mailto: (the From address) with the recipient's own."""
     p = newsletter.prepared
     address, name = recipient.email, recipient.name
     unsubscribe = p.unsubscribe_base + tokens.make(UNSUBSCRIBE, recipient.public_id, newsletter.list_id)
     frame = p.email.frame
     return frame.message(address, name, recipient_values(address, name, unsubscribe), now=now,
                          message_id=message_id(newsletter, address, frame.message_domain),
-                         list_unsubscribe=f"<{unsubscribe}>,\r\n <{p.unsubscribe_mailto}>")
+                         list_unsubscribe=f"<{unsubscribe}>,\r\n <{unsubscribe_mailto or p.unsubscribe_mailto}>")
 
 
 def message_id(newsletter: Newsletter, email_address: str, domain: str) -> str:
@@ -153,15 +154,18 @@ def message_id(newsletter: Newsletter, email_address: str, domain: str) -> str:
 
 
 def make_renderer(newsletter: Newsletter, secret: str, clock: Callable[[], dt.datetime],
-                  sign: Callable[[EmailMessage], EmailMessage] | None = None) -> Callable[[Recipient], EmailMessage]:
-    """The per-recipient callback a campaign runner calls: `render(subscriber) -> EmailMessage`.
+                  sign: Callable[[EmailMessage], EmailMessage] | None = None,
+                  mailto: Callable[[Recipient], str] | None = None) -> Callable[[Recipient], EmailMessage]:
+    """The per-recipient callback a campaign runner calls: `render(subscriber) -> EmailMessage`; `mailto`
+    gives each recipient's List-Unsubscribe mailto: URI when they have one of their own.
 
     The secret is checked here, once, so a missing PUBLISHER_SECRET_KEY stops a campaign before its first message.
     """
     tokens = LinkTokens(secret)
 
     def render(recipient: Recipient) -> EmailMessage:
-        msg = personalise(newsletter, recipient, tokens=tokens, now=clock())
+        msg = personalise(newsletter, recipient, tokens=tokens, now=clock(),
+                          unsubscribe_mailto=mailto(recipient) if mailto else "")
         return sign(msg) if sign else msg
     return render
 

@@ -48,6 +48,16 @@ def tagged_address(base: str, tag: str) -> str:
     return f"{local}+{tag}@{domain}"
 
 
+def bounce_address(base: str, secret: str, delivery_id: int) -> str:
+    """The envelope sender of one delivery's message: `base` tagged with the delivery."""
+    return tagged_address(base, make_tag(secret, BOUNCE, delivery_id))
+
+
+def unsubscribe_mailto(base: str, secret: str, subscriber_id: int) -> str:
+    """The List-Unsubscribe mailto: URI of one subscriber: `base` tagged with them, subject 'unsubscribe'."""
+    return f"mailto:{tagged_address(base, make_tag(secret, UNSUBSCRIBE, subscriber_id))}?subject=unsubscribe"
+
+
 def find_tag(base: str, text: str) -> str:
     """The tag of the first address in `text` that is `base` with a tag, in any case; '' when there is none."""
     local, _, domain = base.rpartition("@")

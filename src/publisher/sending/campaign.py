@@ -95,6 +95,7 @@ class _Run:
     retry_delay: float
     now: Callable[[], dt.datetime]
     sleep: Callable[[float], None]
+    return_path: Callable[[Delivery], str]
     stop: threading.Event = field(default_factory=threading.Event)
     outcomes: queue.Queue = field(default_factory=queue.Queue)
 
@@ -103,9 +104,11 @@ def send_campaign(store: Store, campaign: Campaign, render: Callable[[Subscriber
                   connect: Callable[[], Transport], *, connections: int = 4, rate: float = 0.0,
                   max_attempts: int = 5, retry_delay: float = 2.0, clock: Callable[[], float] = time.monotonic,
                   now: Callable[[], dt.datetime] = clock.now, sleep: Callable[[float], None] = time.sleep,
-                  progress: Callable[[int, int], None] | None = None) -> CampaignResult:
+                  progress: Callable[[int, int], None] | None = None,
+                  return_path: Callable[[Delivery], str] = lambda delivery: "") -> CampaignResult:
     """Deliver every queued message of `campaign`, resuming after a crash; `progress(done, total)` per outcome.
     Anyone no longer active when their turn comes (unsubscribed mid-campaign, say) is skipped, not mailed.
+    `return_path(delivery)` is the envelope sender of its message (a tagged bounce address), '' for the From.
 
     Raises SendingStopped when sending cannot work at all (e.g. the server is unreachable, or busy for longer
     than the retries last) and re-raises KeyboardInterrupt after the workers have stopped; either way the store
@@ -117,7 +120,7 @@ def send_campaign(store: Store, campaign: Campaign, render: Callable[[Subscriber
     store.skip_inactive(campaign.id, now=now())
     total = store.delivery_counts(campaign.id).queued
     run = _Run(store, campaign.id, render, connect, RateLimiter(rate, clock, sleep), max_attempts, retry_delay,
-               now, sleep)
+               now, sleep, return_path)
     tally, gave_up = _run_workers(run, max(1, min(connections, total)), total, progress)
     if gave_up is not None and store.delivery_counts(campaign.id).unfinished:
         raise SendingStopped(f"{gave_up.message}; the server turned each connection away {max_attempts} times "
@@ -236,7 +239,7 @@ def _deliver(run: _Run, transport: Transport, delivery: Delivery) -> tuple[str, 
     ServerBusy (the delivery released unsent) is left to the worker; any other DeliveryError stops the run."""
     msg, message_id = _render(run, delivery)
     try:
-        reply = transport.send(msg)
+        reply = transport.send(msg, run.return_path(delivery))
     except PermanentError as exc:
         run.store.mark_failed(delivery, exc.reply, exc.mailbox_unknown, now=run.now())
         return "failed", None

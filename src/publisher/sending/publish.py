@@ -21,7 +21,7 @@ from ..content.posts import Post, decode_post, parse_post
 from ..content.site import Site
 from ..errors import ContentError
 from ..mail.newsletter import Newsletter
-from ..store import DeliveryCounts, Store
+from ..store import Delivery, DeliveryCounts, Store, Subscriber
 from .campaign import CampaignResult, send_campaign
 from .due import FIRST_RUN, Archive, Known, PublishPlan, plan_publish
 from .transports import Transport, make_transport
@@ -253,7 +253,8 @@ def send_newsletter(config: Config, store: Store, newsletter: Newsletter, secret
     campaign = store.create_campaign(newsletter.slug, newsletter.subject, now=now())
     store.record_post(newsletter.slug, "sent", post_id=post_id, now=now())
     signer = load_signer(config)
-    render = make_renderer(newsletter, secret, now, signer.sign if signer else None)
+    return_path, mailto = _return_addresses(config, secret)
+    render = make_renderer(newsletter, secret, now, signer.sign if signer else None, mailto)
     counts = store.delivery_counts(campaign.id)
     result = None
     if campaign.status != "done" or counts.unfinished:
@@ -261,10 +262,23 @@ def send_newsletter(config: Config, store: Store, newsletter: Newsletter, secret
         notify(CampaignProgress(slug, 0, counts.unfinished))
         result = send_campaign(store, campaign, render, transport_factory(config), connections=d.connections,
                                rate=d.rate, max_attempts=d.max_attempts, retry_delay=d.retry_delay, now=now,
-                               progress=lambda done, total: notify(CampaignProgress(slug, done, total)))
+                               progress=lambda done, total: notify(CampaignProgress(slug, done, total)),
+                               return_path=return_path)
     report = CampaignReport(newsletter.slug, result, store.delivery_counts(campaign.id))
     notify(report)
     return report
+
+
+def _return_addresses(config: Config, secret: str) -> tuple[Callable[[Delivery], str],
+                                                             Callable[[Subscriber], str] | None]:
+    """With [delivery] bounce_address: each delivery's tagged envelope sender and each subscriber's tagged
+    unsubscribe mailto:, so what comes back says whom it is about; without: the From, and the From's mailto:."""
+    from ..mail.verp import bounce_address, unsubscribe_mailto
+    base = config.delivery.bounce_address
+    if not base:
+        return (lambda delivery: ""), None
+    return (lambda delivery: bounce_address(base, secret, delivery.id),
+            lambda subscriber: unsubscribe_mailto(base, secret, subscriber.id))
 
 
 def requeue_failed(store: Store, slug: str, now: Callable[[], dt.datetime] = clock.now) -> int | None:

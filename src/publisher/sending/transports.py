@@ -48,9 +48,11 @@ _UNKNOWN_MAILBOX = re.compile(
 
 
 class Transport(Protocol):
-    """Hands one message to the mail system and returns the server's reply (or where it was stored)."""
+    """Hands one message to the mail system and returns the server's reply (or where it was stored).
+    `envelope_from`, when given, is where the mail system returns the message if it cannot be delivered (the
+    SMTP MAIL FROM, recorded as Return-Path): a tagged bounce address; else the message's Sender or From."""
 
-    def send(self, msg: EmailMessage) -> str: ...
+    def send(self, msg: EmailMessage, envelope_from: str = "") -> str: ...
 
     def close(self) -> None: ...
 
@@ -122,8 +124,9 @@ class SmtpTransport:
         self._ssl = ssl_context or ssl.create_default_context()
         self._smtp: smtplib.SMTP | None = None
 
-    def send(self, msg: EmailMessage) -> str:
+    def send(self, msg: EmailMessage, envelope_from: str = "") -> str:
         sender, recipients = envelope(msg)
+        sender = envelope_from or sender
         international = not all(a.isascii() for a in (sender, *recipients))
         payload = to_bytes(msg, email.policy.SMTPUTF8 if international else email.policy.SMTP)
         smtp = self._connection()
@@ -287,7 +290,10 @@ class MaildirTransport:
     def __init__(self, path: Path):
         self.path = path
 
-    def send(self, msg: EmailMessage) -> str:
+    def send(self, msg: EmailMessage, envelope_from: str = "") -> str:
+        """Store the message, with the Return-Path a receiving server would give it when `envelope_from` is set."""
+        if envelope_from:
+            msg["Return-Path"] = f"<{envelope_from}>"
         try:
             with self._lock:
                 key = mailbox.Maildir(self.path, create=True).add(msg)
