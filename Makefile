@@ -25,6 +25,7 @@ preview: $(STAMP)
 
 test: $(STAMP)
 	@$(BIN)/python tests/browser_check.py
+	@$(BIN)/python tests/mailserver_check.py
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

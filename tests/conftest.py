@@ -4,7 +4,7 @@ import pytest
 
 from publisher import clock
 
-pytest_plugins = ["tests.fixtures_site", "tests.fixtures_smtp", "tests.fixtures_browser"]
+pytest_plugins = ["tests.fixtures_site", "tests.fixtures_smtp", "tests.fixtures_browser", "tests.fixtures_mailservers"]
 
 
 @pytest.fixture(autouse=True)

@@ -59,8 +59,11 @@ def unsubscribe_mailto(base: str, secret: str, subscriber_id: int) -> str:
 
 
 def find_tag(base: str, text: str) -> str:
-    """The tag of the first address in `text` that is `base` with a tag, in any case; '' when there is none."""
+    """The tag of the first address in `text` that is `base` with a tag, in any case; '' when there is none
+    (always, without a `base`)."""
     local, _, domain = base.rpartition("@")
+    if not local or not domain:
+        return ""
     found = re.search(rf"(?<![\w.+-]){re.escape(local)}\+([A-Za-z0-9-]{{1,{TAG_ROOM}}})@{re.escape(domain)}\b",
                       text, re.IGNORECASE)
     return found[1].lower() if found else ""
