@@ -1,8 +1,9 @@
 """Real mail servers for the bounce tests, each started by the test from a throwaway config on a loopback port.
 
 Postfix: accepts mail on 127.0.0.1, delivers mail for the bounce address (bounces+anything@example.com) into a
-Maildir, and answers mail to readers.example.com, whose users do not exist, with a real DSN to the envelope
-sender: the whole path a bounce takes. Dovecot: serves a Maildir over IMAPS (a certificate made for the test)
+Maildir, and answers mail to readers.example.com, whose users do not exist, with a real DSN (5.1.1) to the
+envelope sender, and mail to unreachable.example.com with a real temporary failure (4.4.1): the whole path a
+bounce takes. Dovecot: serves a Maildir over IMAPS (a certificate made for the test)
 to one user from a passwd-file. Tests marked `postfix` or `dovecot` are skipped only when the server is not
 installed or cannot start here (see `tests/mailserver_check.py`), and then loudly.
 """
@@ -32,6 +33,9 @@ NOBODY = 65534
 BOUNCES = "bounces@example.com"
 READER = "reader@example.com"  # a reader whose mail is delivered (into mail/reader)
 READERS = "readers.example.com"  # Postfix's local domain, with no users: every address there bounces
+# Mail for this domain goes to a loopback port where nothing listens: a temporary failure (4.4.1), which Postfix,
+# told to try each message only once, returns at once in a DSN.
+UNREACHABLE = "unreachable.example.com"
 IMAP_USER, IMAP_PASSWORD = "author", "imap-password-for-tests"
 
 
@@ -73,15 +77,16 @@ def wait_for_port(port: int, log: Path, seconds: float = 20.0) -> None:
     pytest.fail(f"the server did not listen on 127.0.0.1:{port}:\n{log.read_text() if log.exists() else ''}")
 
 
-def wait_for_file(folder: Path, seconds: float = 30.0) -> list[Path]:
-    """The files that appear in `folder` within `seconds` (Postfix delivers in the background)."""
+def wait_for_file(folder: Path, count: int = 1, seconds: float = 30.0) -> list[Path]:
+    """The files in `folder` once there are `count` (Postfix delivers in the background); fewer after `seconds`."""
     deadline = time.monotonic() + seconds
+    found: list[Path] = []
     while time.monotonic() < deadline:
         found = sorted(folder.glob("*")) if folder.is_dir() else []
-        if found:
+        if len(found) >= count:
             return found
         time.sleep(0.05)
-    return []
+    return found
 
 
 POSTFIX_MAIN = """\
@@ -115,6 +120,9 @@ maillog_file = {root}/maillog
 maillog_file_prefixes = {root}
 smtputf8_enable = no
 biff = no
+transport_maps = texthash:{root}/conf/transport
+maximal_queue_lifetime = 0
+bounce_queue_lifetime = 0
 """
 POSTFIX_SERVICES = ["pickup unix n - n 60 1 pickup", "cleanup unix n - n - 0 cleanup",
                     "qmgr unix n - n 300 1 qmgr", "rewrite unix - - n - - trivial-rewrite",
@@ -162,6 +170,7 @@ def _run_postfix(root: Path) -> Iterator[PostfixServer]:
     (root / "conf" / "master.cf").write_text("\n".join([f"127.0.0.1:{port} inet n - n - - smtpd",
                                                         *POSTFIX_SERVICES]) + "\n")
     (root / "conf" / "mailboxes").write_text(f"{BOUNCES} bounces/\n{READER} reader/\n")
+    (root / "conf" / "transport").write_text(f"{UNREACHABLE} smtp:[127.0.0.1]:{free_port()}\n")
     server = PostfixServer(root, port)
     started = subprocess.run(["postfix", "-c", str(root / "conf"), "start"], capture_output=True, text=True,
                              timeout=60)
