@@ -243,7 +243,7 @@ class DovecotServer:
         return f"imaps://{IMAP_USER}@localhost:{self.port}/INBOX"
 
     def start(self) -> None:
-        for path in self.maildir.rglob("*"):
+        for path in (self.maildir, *self.maildir.rglob("*")):
             shutil.chown(path, NOBODY, NOBODY)
         self.process = subprocess.Popen(["dovecot", "-F", "-c", str(self.root / "dovecot.conf")],
                                         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
