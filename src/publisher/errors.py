@@ -15,6 +15,7 @@ What each becomes:
 | ServerBusy | the server turned a connection away (421, refused, silence) | nothing at first: the campaign backs off, then SendingStopped |
 | PermanentError | the server refused one recipient (5xx) | that delivery failed (the subscriber bounced if the mailbox is unknown); exit 1 |
 | SendingStopped | nothing can be sent now (unreachable, TLS or login refused, outage) | how many are still queued and that a rerun resumes; exit 1 |
+| InboxError | the bounce mailbox cannot be read (unreachable, login refused, connection lost halfway) | one line saying a rerun finishes the job; exit 1 |
 | TokenError, TokenExpired | a confirm or unsubscribe link is forged, cut short or too old | the service's "link not valid" or "link expired" page |
 | SignUpError | the subscribe form is filled in wrongly | the form's page with the problem, 400 |
 """
@@ -104,6 +105,11 @@ class PermanentError(DeliveryError):
 class SendingStopped(DeliveryError):
     """Nothing can be sent now (the server is unreachable or kept turning connections away, TLS or login was
     refused, the outbox cannot be written): the run stopped with every delivery not yet made still queued."""
+
+
+class InboxError(DeliveryError):
+    """The bounce mailbox cannot be read now (unreachable, login refused, connection lost): what was done so far
+    is kept, and a rerun finishes the job."""
 
 
 class Problems(PublisherError):

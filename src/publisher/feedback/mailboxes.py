@@ -22,15 +22,11 @@ from urllib.parse import unquote, urlsplit
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from ..errors import ConfigError, DeliveryError
+from ..errors import ConfigError, InboxError
 from ..sending.transports import is_loopback
 
 PROCESSED, IGNORED = "processed", "ignored"
 FETCH_BATCH = 200
-
-
-class InboxError(DeliveryError):
-    """The mailbox cannot be read now (unreachable, login refused, connection lost): a rerun finishes the job."""
 
 
 @dataclass(frozen=True)
