@@ -34,11 +34,14 @@ def missing_reason(name: str) -> str:
 
 
 def banner(reasons: list[str], under_ci: bool) -> str:
+    """The loud warning printed when the real-server tests cannot run, with each reason and its fix."""
     bar = "!" * 78
-    outcome = "this CI run FAILS (.ci/run installs them)" if under_ci else "those tests will be SKIPPED"
+    outcome = "this CI run FAILS (.ci/run installs them and runs as root)" if under_ci else (
+        "those tests will be SKIPPED")
+    install = ["!!! Install them:  sudo apt-get install postfix dovecot-imapd   (or run .ci/run)"] if any(
+        reason.startswith("no ") for reason in reasons) else []
     return "\n".join([bar, *(f"!!! {reason}" for reason in reasons),
-                      f"!!! Without them, {outcome}: the real-server bounce and IMAP tests.",
-                      "!!! Install them:  sudo apt-get install postfix dovecot-imapd   (or run .ci/run)", bar])
+                      f"!!! Without them, {outcome}: the real-server bounce and IMAP tests.", *install, bar])
 
 
 def main(environ: Mapping[str, str] = os.environ) -> int:

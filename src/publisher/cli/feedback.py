@@ -51,7 +51,7 @@ def _report(done) -> None:
     """One line per message: where it is, what it is, and what became of each thing it reported."""
     outcomes = "; ".join(f"{a.email or a.event.address or 'nobody'}: {_SAID[a.result]}" for a in done.applied)
     moved = f" -> {done.folder}" if done.folder else ""
-    line = f"{done.item.key}: {done.verdict.reason}{': ' + outcomes if outcomes else ''}{moved}"
+    line = f"{done.item.label}: {done.verdict.reason}{': ' + outcomes if outcomes else ''}{moved}"
     forged = any(a.result == "forged" for a in done.applied)
     click.secho(line, fg="yellow" if forged else None)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import hashlib
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ import flufl.bounce
 from ..mail.frame import one_line
 from ..mail.verp import find_tag
 from .events import COMPLAINT, HARD_BOUNCE, SOFT_BOUNCE, UNSUBSCRIBE_REQUEST, FeedbackEvent
+
+# A detector that fails logs its traceback before it raises; we report such a message as not understood instead.
+logging.getLogger("flufl.bounce").addHandler(logging.NullHandler())
 
 MAX_BYTES = 5_000_000  # larger than any report or request, so never read whole: a bounce quotes one newsletter
 DETAIL_LENGTH = 300
@@ -205,7 +209,7 @@ def _failures(msg: Message) -> tuple[set[str], set[str]]:
     when a detector chokes on a malformed message (it is then simply not understood)."""
     try:
         temporary, permanent = flufl.bounce.all_failures(msg)
-    except Exception:  # noqa: BLE001 - heuristics over hostile input: any failure means "not a bounce we know"
+    except Exception:  # heuristics over hostile input: any failure of theirs means "not a bounce we know"
         return set(), set()
     return _as_text(temporary), _as_text(permanent) - _as_text(temporary)
 

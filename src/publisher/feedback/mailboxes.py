@@ -31,16 +31,16 @@ FETCH_BATCH = 200
 
 @dataclass(frozen=True)
 class Item:
-    """One message in the mailbox: its key there (a Maildir file name, an IMAP UID) and its size in bytes."""
+    """One message in the mailbox: its key there (a Maildir file's path below the folder, an IMAP UID), its size
+    in bytes, and how to name it to the author."""
 
     key: str
     size: int
+    label: str
 
 
 class Mailbox(Protocol):
     """A mailbox `publisher inbox` reads: list, read, and move into one of its own folders."""
-
-    where: str
 
     def items(self) -> list[Item]: ...
 
@@ -59,14 +59,13 @@ class MaildirBox:
             raise ConfigError(f"inbox.maildir: {path} is not a Maildir (it needs cur/ and new/ folders); point it "
                               "at the folder your mail server delivers the bounce address to")
         self.path = path
-        self.where = str(path)
 
     def items(self) -> list[Item]:
         found = []
         for sub in ("new", "cur"):
             for entry in sorted(os.scandir(self.path / sub), key=lambda e: e.name):
                 if entry.is_file() and not entry.name.startswith("."):
-                    found.append(Item(f"{sub}/{entry.name}", entry.stat().st_size))
+                    found.append(Item(f"{sub}/{entry.name}", entry.stat().st_size, f"{sub}/{entry.name}"))
         return found
 
     def read(self, item: Item) -> bytes:
@@ -148,7 +147,7 @@ class ImapBox:
             for start in range(0, len(uids), FETCH_BATCH):
                 fetched = self._client.fetch(uids[start:start + FETCH_BATCH], ["RFC822.SIZE"])
                 sizes.update({uid: data[b"RFC822.SIZE"] for uid, data in fetched.items()})
-        return [Item(str(uid), size) for uid, size in sorted(sizes.items())]
+        return [Item(str(uid), size, f"{self.settings.folder} UID {uid}") for uid, size in sorted(sizes.items())]
 
     def read(self, item: Item) -> bytes:
         with imap_errors(self.where):
