@@ -191,6 +191,13 @@ def test_an_auto_reply_marked_in_its_headers_is_never_a_bounce(header):
     assert classify(raw, BOUNCES, AT).kind == AUTO_REPLY
 
 
+def test_a_mail_servers_own_bounce_marked_auto_replied_is_still_a_bounce():
+    exim = (SAMPLES / "flufl" / "exim_01.eml").read_bytes().replace(b"X-Failed-Recipients:",
+                                                                     b"Auto-Submitted: auto-replied\nX-Failed-Recipients:")
+    [event] = classify(exim, BOUNCES, AT).events
+    assert (event.kind, event.address) == ("hard_bounce", "userx@its.example.nl")
+
+
 def test_mail_to_a_tagged_unsubscribe_address_is_an_unsubscribe_request_with_that_tag_only():
     raw = crlf("From: someone@example.org\nTo: Bounces+U-7-ABCDEFGHIJKLMNOP@Example.com\nSubject: unsubscribe\n\n")
     verdict = classify(raw, BOUNCES, AT)

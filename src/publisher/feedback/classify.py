@@ -34,6 +34,7 @@ DETAIL_LENGTH = 300
 # What a verdict says to do with the message:
 DSN, ARF, UNSUBSCRIBE_MAIL, AUTO_REPLY, NOT_UNDERSTOOD = "dsn", "arf", "mailto", "auto-reply", "not understood"
 _COMPLAINT_TYPES = ("abuse", "fraud")
+_MAILER_DAEMON = re.compile(r"mailer-daemon@|postmaster@|mail delivery (system|subsystem)", re.IGNORECASE)
 _RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "To", "Envelope-To", "X-Envelope-To", "Cc")
 # Vacation and out-of-office subjects in the languages mail servers most often write them in.
 _AUTO_SUBJECT = re.compile(
@@ -114,7 +115,10 @@ class Report:
 
     def auto_reply(self) -> Verdict | None:
         """An auto-reply (RFC 3834 Auto-Submitted, the older X-Autoreply and Precedence headers, or a
-        vacation subject in one of many languages): never a bounce."""
+        vacation subject in one of many languages): never a bounce. A mail server's own non-standard bounce
+        (Exim's, say) is marked auto-replied too, so mail from a mailer daemon is left to the bounce readers."""
+        if _MAILER_DAEMON.search(_header(self.msg, "From")):
+            return None
         auto = _header(self.msg, "Auto-Submitted").lower()
         flagged = (auto.startswith("auto-replied") or _header(self.msg, "X-Autoreply")
                    or _header(self.msg, "X-Autorespond") or _header(self.msg, "Precedence").lower() == "auto_reply")
