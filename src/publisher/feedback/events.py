@@ -103,13 +103,18 @@ def find_recipient(store: Store, event: FeedbackEvent,
         return _by_tag(store, event, secret)
     if event.kind == UNSUBSCRIBE_REQUEST:
         return None  # whoever sends a request may claim any address: only the signed tag says whose it is
-    delivery = store.find_delivery(event.message_id) if event.message_id else None
+    delivery = store.find_delivery(_bracketed(event.message_id)) if event.message_id.strip("<> ") else None
     if delivery is not None:
         return delivery.subscriber, delivery, ""
     delivery = store.last_delivery_to(event.address) if event.address else None
     if delivery is not None:
         return delivery.subscriber, delivery, " (matched by the address the report names)"
     return None
+
+
+def _bracketed(message_id: str) -> str:
+    """A Message-ID as the store keeps it, in angle brackets, however the report quoted it."""
+    return f"<{message_id.strip().strip('<>').strip()}>"
 
 
 def _by_tag(store: Store, event: FeedbackEvent, secret: str) -> tuple[Subscriber, Delivery | None, str] | None:
