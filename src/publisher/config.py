@@ -423,7 +423,8 @@ def _inbox_problems(inbox: InboxConfig) -> list[str]:
     elif inbox.imap_url and (parts.scheme not in ("imaps", "imap") or not parts.hostname):
         problems.append(f"inbox.imap_url: expected imaps://user@host/INBOX, got {inbox.imap_url!r}")
     if not (inbox.timeout > 0 and math.isfinite(inbox.timeout)):
-        problems.append(f"inbox.timeout: expected a number of seconds above 0, got {inbox.timeout!r}; e.g. timeout = 30")
+        problems.append(f"inbox.timeout: expected a number of seconds above 0, got {inbox.timeout!r}; "
+                        "e.g. timeout = 30")
     return problems
 
 

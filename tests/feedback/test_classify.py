@@ -192,8 +192,8 @@ def test_an_auto_reply_marked_in_its_headers_is_never_a_bounce(header):
 
 
 def test_a_mail_servers_own_bounce_marked_auto_replied_is_still_a_bounce():
-    exim = (SAMPLES / "flufl" / "exim_01.eml").read_bytes().replace(b"X-Failed-Recipients:",
-                                                                     b"Auto-Submitted: auto-replied\nX-Failed-Recipients:")
+    marked = b"Auto-Submitted: auto-replied\nX-Failed-Recipients:"
+    exim = (SAMPLES / "flufl" / "exim_01.eml").read_bytes().replace(b"X-Failed-Recipients:", marked)
     [event] = classify(exim, BOUNCES, AT).events
     assert (event.kind, event.address) == ("hard_bounce", "userx@its.example.nl")
 
@@ -215,9 +215,12 @@ def test_a_message_too_large_to_be_a_report_is_not_even_parsed():
     assert (verdict.kind, verdict.reason) == (NOT_UNDERSTOOD, "20 MB, larger than any report; left for you")
 
 
-@pytest.mark.parametrize("raw", [b"", b"\x00\xff\xfe garbage", b"Content-Type: multipart/report; boundary=x\r\n\r\n--x",
-                                 b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
-                                 b"--b\r\nContent-Type: message/delivery-status\r\n\r\nAction: failed\r\nStatus: 5.1.1"])
+MALFORMED = [b"", b"\x00\xff\xfe garbage", b"Content-Type: multipart/report; boundary=x\r\n\r\n--x",
+             b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+             b"--b\r\nContent-Type: message/delivery-status\r\n\r\nAction: failed\r\nStatus: 5.1.1"]
+
+
+@pytest.mark.parametrize("raw", MALFORMED)
 def test_malformed_messages_are_classified_without_raising(raw):
     verdict = classify(raw, BOUNCES, AT)
     assert all(event.address == "" and event.tag == "" for event in verdict.events)

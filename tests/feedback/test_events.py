@@ -146,7 +146,8 @@ def test_an_emailed_unsubscribe_needs_the_subscribers_own_unsubscribe_tag(store)
 def test_without_a_tag_the_original_message_id_then_an_address_that_was_sent_to_finds_the_subscriber(store):
     sent = send_campaign(store, "first")
     store.add_subscriber("never-sent@example.com", now=NOW)
-    summary = apply(store, event("hard_bounce", key="<1@mx>", message_id=sent["ann@example.com"].message_id.strip("<>")),
+    unbracketed = sent["ann@example.com"].message_id.strip("<>")
+    summary = apply(store, event("hard_bounce", key="<1@mx>", message_id=unbracketed),
                     event("hard_bounce", key="<2@mx>", message_id="<unknown@elsewhere>", address="BOB@example.com"),
                     event("hard_bounce", key="<3@mx>", address="never-sent@example.com"),
                     event("hard_bounce", key="<4@mx>", address="stranger@example.com"))

@@ -36,8 +36,8 @@ def send_to(site_dir, *addresses: str) -> None:
         campaign = store.create_campaign("first", "First", now=NOW)
         delivery = store.claim_next(campaign.id, NOW)
         while delivery is not None:
-            delivery = store.mark_sent_and_claim_next(delivery, "250 ok", f"<newsletter-{delivery.id}.first@example.com>",
-                                                      now=NOW)
+            message_id = f"<newsletter-{delivery.id}.first@example.com>"
+            delivery = store.mark_sent_and_claim_next(delivery, "250 ok", message_id, now=NOW)
 
 
 def deliver(site, name: str, raw: bytes) -> None:

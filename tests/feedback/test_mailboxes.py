@@ -17,7 +17,8 @@ def test_plain_imap_to_another_machine_and_a_missing_user_or_password_are_refuse
     with pytest.raises(ConfigError, match="set PUBLISHER_IMAP_PASSWORD"):
         parse_imap_url("imaps://me@mail.example.com/INBOX", "")
     settings = parse_imap_url("imap://me%40example.com@127.0.0.1/Bounces", "secret-password")
-    assert (settings.username, settings.port, settings.folder, settings.tls) == ("me@example.com", 143, "Bounces", False)
+    assert (settings.username, settings.port, settings.folder) == ("me@example.com", 143, "Bounces")
+    assert not settings.tls
     assert "secret-password" not in repr(settings) and "secret-password" not in settings.where
 
 

@@ -4,8 +4,9 @@ and applying them to the list.
 
 An event is matched to the delivery it is about by the signed tag of our return address, else by the original
 message's Message-ID, else, as a last resort, by the address the report names, and then only if that address
-was sent to. An unsubscribe request is matched by its tag alone: its sender's address proves nothing. A tag that was altered, or names no delivery, changes nothing. Applying the same event twice
-changes nothing the second time, and applying never makes anyone more mailable.
+was sent to. An unsubscribe request is matched by its tag alone: its sender's address proves nothing. A tag
+that was altered, or names no delivery, changes nothing. Applying the same event twice changes nothing the
+second time, and applying never makes anyone more mailable.
 """
 
 from __future__ import annotations
