@@ -12,7 +12,6 @@ the 64 characters SMTP allows a local part (RFC 5321, section 4.5.3.1.1).
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -81,5 +80,5 @@ def read_tag(secret: str, tag: str, purpose: str) -> Tag:
 
 
 def _mac(key: bytes, purpose: str, number: int) -> str:
-    digest = hmac.new(key, f"verp\0{purpose}\0{number}".encode("ascii"), hashlib.sha256).digest()
+    digest = hmac.digest(key, f"verp\0{purpose}\0{number}".encode("ascii"), "sha256")
     return base64.b32encode(digest[:MAC_BYTES]).decode("ascii").lower()
