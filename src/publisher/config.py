@@ -38,6 +38,11 @@ class SiteConfig:
     feed_entries: int = 20
     address: str = ""
     logo: str = ""
+    image: str = ""  # the default og:image of every page without a picture of its own
+    locality: str = ""  # the town, for search engines' local results (schema.org addressLocality)
+    region: str = ""
+    country: str = ""
+    nav: tuple[str, ...] = ()  # the header's links: page slugs and "articles", "archive", "topics"
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,12 @@ class BookingConfig:
     url: str = ""
     button: str = "Book now"
     services: tuple[str, ...] = ()
+    area: str = ""  # where the business serves (schema.org areaServed); the locality when empty
+    prices: tuple[str, ...] = ()  # lines such as "Sports massage, 60 minutes: £50", shown only when set
+    price_range: str = ""  # schema.org priceRange, e.g. "£40-£60"
+    hours: tuple[str, ...] = ()  # opening hours as "Mo-Fr 09:00-18:00" (schema.org openingHours)
+    in_post: str = "both"  # where posts show the booking block: "after_intro", "end" or "both"
+    intro_paragraphs: int = 3  # the introduction's length, in paragraphs, for in_post "after_intro"
 
     @property
     def enabled(self) -> bool:
@@ -62,6 +73,11 @@ class BookingConfig:
         if digits.startswith("0") and self.country_code:
             digits = "+" + self.country_code.lstrip("+") + digits[1:]
         return f"tel:{digits}" if digits else ""
+
+    @property
+    def internal(self) -> bool:
+        """Whether the booking URL is a path inside the site (like "/booking/") rather than another service."""
+        return self.url.startswith("/") and not self.url.startswith("//")
 
 
 @dataclass(frozen=True)
@@ -132,6 +148,7 @@ class DkimConfig:
 @dataclass(frozen=True)
 class PathsConfig:
     posts: str = "posts"
+    pages: str = "pages"
     templates: str = "templates"
     static: str = "static"
     output: str = "_site"
@@ -197,6 +214,11 @@ class Config:
     @property
     def list_id(self) -> str:
         return self.newsletter.list_id or f"newsletter.{self.domain}"
+
+    @property
+    def booking_url(self) -> str:
+        """The booking URL as an absolute address (a path inside the site joined to site.url)."""
+        return self.site.url + self.booking.url if self.booking.internal else self.booking.url
 
     def with_site_url(self, url: str) -> "Config":
         """The same config serving from another base URL (used by preview on 127.0.0.1)."""
@@ -346,9 +368,29 @@ def _check_semantics(path: Path, s: dict, problems: list) -> None:
     problems.extend(ConfigError(problem, path=path) for problem in _inbox_problems(s["inbox"]))
     if s["database"].busy_timeout < 0:
         problems.append(ConfigError("database.busy_timeout: must be 0 or more seconds", path=path))
-    for url_key, url in (("booking.url", s["booking"].url), ("subscriptions.url", s["subscriptions"].url)):
-        if url and not _is_http_url(url):
-            problems.append(ConfigError(f"{url_key}: expected an absolute http(s) URL, got {url!r}", path=path))
+    booking = s["booking"]
+    if booking.url and not (booking.internal or _is_http_url(booking.url)):
+        problems.append(ConfigError(f"booking.url: expected a page of this site like \"/booking/\" or an absolute "
+                                    f"http(s) URL, got {booking.url!r}", path=path))
+    url = s["subscriptions"].url
+    if url and not _is_http_url(url):
+        problems.append(ConfigError(f"subscriptions.url: expected an absolute http(s) URL, got {url!r}", path=path))
+    problems.extend(ConfigError(message, path=path) for message in _booking_problems(booking))
+
+
+_HOURS = re.compile(r"(Mo|Tu|We|Th|Fr|Sa|Su)([-,](Mo|Tu|We|Th|Fr|Sa|Su))* \d\d:\d\d-\d\d:\d\d")
+
+
+def _booking_problems(booking: BookingConfig) -> list[str]:
+    """What is wrong with where posts show the booking block and with the opening hours, each with its fix."""
+    found = []
+    if booking.in_post not in ("after_intro", "end", "both"):
+        found.append(f"booking.in_post: expected \"after_intro\", \"end\" or \"both\", got {booking.in_post!r}")
+    if booking.intro_paragraphs < 1:
+        found.append("booking.intro_paragraphs: must be at least 1, e.g. intro_paragraphs = 3")
+    found += [f"booking.hours: expected days and times like \"Mo-Fr 09:00-18:00\", got {hours!r}"
+              for hours in booking.hours if not _HOURS.fullmatch(hours)]
+    return found
 
 
 # Text that may run over several lines; every other value is one line, since it can reach an email header.

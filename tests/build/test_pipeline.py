@@ -38,6 +38,7 @@ def test_the_real_site_builds_with_both_seed_articles(tmp_path, new_posts):
     for post in (REPO / "posts").glob("*.md"):
         shutil.copy(post, site.posts / post.name)
     shutil.copytree(REPO / "static", site.root / "static")
+    shutil.copytree(REPO / "pages", site.root / "pages")
     for n in range(new_posts):
         site.post(f"2030-01-0{n + 1}-another-article.md",
                   post_text("Another article", f"2030-01-0{n + 1}", summary='"One more article."'))
@@ -60,6 +61,9 @@ def test_the_real_site_builds_with_both_seed_articles(tmp_path, new_posts):
         assert page.count("If you would like to book a mobile massage") == 0
     for image in site.out.glob("images/*"):
         assert image.stat().st_size > 0
+    booking = site.read("booking/index.html")
+    assert "Book a mobile massage" in site.read("index.html") and 'href="https://massageinyork.co.uk/booking/"' in booking
+    assert 'href="tel:+447713250352"' in booking and "david@massageinyork.co.uk" in booking
 
 
 def test_same_input_gives_the_same_bytes(site_dir):

@@ -115,13 +115,14 @@ def check_links(build: Build, sources: Sources) -> list[Problem]:
     known = frozenset(build.files) | sources.static_files
     services = _service_urls(site.config)
     found, seen = [], set()
-    for post in site.posts:
-        for attr, url in _post_urls(post):
+    for post in (*site.posts, *site.pages):
+        image = getattr(post, "image", "")
+        for attr, url in _post_urls(post.html, image):
             target = _missing(url, site.url, known, services)
             if target is not None:
                 seen.add(url)
                 text = sources.posts.get(post.source, "")
-                line = key_line(text, "image") if url == post.image else _source_line(text, post.url, url)
+                line = key_line(text, "image") if url == image else _source_line(text, post.url, url)
                 found.append(Problem(ERROR, _nowhere(attr, target, site.config), post.source, line))
     return found + _template_links(build, known, services, seen)
 
@@ -149,14 +150,17 @@ def _nowhere(attr: str, target: str, config: Config) -> str:
     return f"the link to {target} points nowhere: the site has no such page or file"
 
 
-def _post_urls(post: Post) -> list[tuple[str, str]]:
-    urls = [(attr, html.unescape(url)) for attr, url in _PAGE_URL.findall(post.html)]
-    return urls + [("src", post.image)] if post.image else urls
+def _post_urls(body: str, image: str) -> list[tuple[str, str]]:
+    urls = [(attr, html.unescape(url)) for attr, url in _PAGE_URL.findall(body)]
+    return urls + [("src", image)] if image else urls
 
 
 def _service_urls(config: Config) -> tuple[str, ...]:
-    """Addresses on the site's domain served by something else (the booking page, the subscription service)."""
-    return tuple(url for url in (config.booking.url, config.subscriptions.url) if url)
+    """Addresses on the site's domain served by something else (the subscription service; the booking service
+    when the booking URL is not one of the site's pages)."""
+    booking = config.booking_url
+    inside = booking == config.site.url or booking.startswith(config.site.url + "/")
+    return tuple(url for url in ("" if inside else booking, config.subscriptions.url) if url)
 
 
 def _missing(url: str, site_url: str, known: frozenset[str], services: tuple[str, ...]) -> str | None:
@@ -214,10 +218,7 @@ def check_booking(build: Build, sources: Sources) -> list[Problem]:
         return [Problem(WARNING, "no booking block: [booking] has no heading, so posts and newsletters go out "
                                  "without a way to book; add heading = \"Book …\" and a phone, email or url under "
                                  "[booking]", sources.config_name, toml_line(sources.config_text, "booking"))]
-    found = []
-    if not (booking.phone or booking.email or booking.url):
-        found.append(Problem(WARNING, "the booking block gives no way to book; add phone, email or url under [booking]",
-                             sources.config_name, toml_line(sources.config_text, "booking")))
+    found = _booking_settings(build.site, sources)
     posts = build.site.posts
     pages = {"post.html": [p.path + "index.html" for p in posts],
              "newsletter.mjml": [f"newsletter/{p.slug}/index.html" for p in posts[: config.site.feed_entries]]}
@@ -228,6 +229,26 @@ def check_booking(build: Build, sources: Sources) -> list[Problem]:
                 WARNING, f"no booking block on /{lacking[0].removesuffix('index.html')} ({len(lacking)} of "
                          f"{len(paths)} pages made from {template}); the default {template} shows [booking], "
                          "compare yours with it", Path(config.paths.templates) / template))
+    return found
+
+
+def _booking_settings(site: Site, sources: Sources) -> list[Problem]:
+    """A booking block with no way to book, an outside booking URL that is not https, and a booking form with no
+    service to send it to."""
+    config, found = site.config, []
+    booking, where = config.booking, (sources.config_name, toml_line(sources.config_text, "booking"))
+    if not (booking.phone or booking.email or booking.url):
+        found.append(Problem(WARNING, "the booking block gives no way to book; add phone, email or url under "
+                                      "[booking]", *where))
+    if booking.url.startswith("http://"):
+        found.append(Problem(WARNING, f"booking.url {booking.url} is not https: browsers mark the booking page "
+                                      "as not secure; use its https:// address", sources.config_name,
+                             toml_line(sources.config_text, "booking", "url")))
+    if not config.subscriptions.url:
+        found += [Problem(WARNING, "the booking form needs the service (publisher serve): set url under "
+                                   "[subscriptions] to its address; until then this page shows the phone and "
+                                   "email only", page.source, key_line(sources.posts.get(page.source, ""), "layout"))
+                  for page in site.pages if page.layout == "booking"]
     return found
 
 

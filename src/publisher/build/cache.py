@@ -75,13 +75,16 @@ def parse_print(config: Config) -> str:
     return digest.hexdigest()
 
 
-def render_print(parse: str, templates: Path, drafts: bool) -> str:
-    """What every file depends on besides its job: the parse fingerprint, the site's templates, the mode."""
+def render_print(parse: str, templates: Path, drafts: bool, pages: Path | None = None) -> str:
+    """What every file depends on besides its job: the parse fingerprint, the site's templates, its pages (every
+    page shows the navigation, which they make) and the mode."""
     digest = hashlib.blake2b(f"{parse}\0{drafts}".encode(), digest_size=16)
-    if templates.is_dir():
-        for path in sorted(templates.rglob("*")):
-            if path.is_file():
-                digest.update(path.relative_to(templates).as_posix().encode() + b"\0" + path.read_bytes())
+    for folder, label in ((templates, "templates"), (pages, "pages")):
+        if folder is not None and folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    name = f"{label}/{path.relative_to(folder).as_posix()}"
+                    digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

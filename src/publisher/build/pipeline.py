@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import jinja2
 
 from ..config import Config
+from ..content.pages import read_pages
 from ..content.posts import ParsedPost, Post, Source, parse_sources, read_sources
 from ..content.site import Site, make_site
 from ..errors import ContentError
@@ -73,8 +74,11 @@ def load_posts(config: Config, now: dt.datetime, drafts: bool = False,
         sources = read_sources(config.path(config.paths.posts), config.root,
                                max_bytes=config.content.max_post_bytes)
     parsed = parse_sources(sources, config.site.url, config.tz, config.content.raw_html, known)
-    site = make_site(config, [p.post for p in parsed.values()], now.astimezone(config.tz), drafts)
-    return Loaded(site, tuple(w for p in parsed.values() for w in p.warnings), parsed)
+    pages = read_pages(config.path(config.paths.pages), config.root, config.site.url, config.content.raw_html)
+    site = make_site(config, [p.post for p in parsed.values()], now.astimezone(config.tz), drafts,
+                     tuple(p.page for p in pages))
+    warnings = tuple(w for p in parsed.values() for w in p.warnings) + tuple(w for p in pages for w in p.warnings)
+    return Loaded(site, warnings, parsed)
 
 
 def build_site(config: Config, now: dt.datetime, drafts: bool = False, last: Build | None = None) -> Build:
@@ -83,7 +87,8 @@ def build_site(config: Config, now: dt.datetime, drafts: bool = False, last: Bui
     parse = parse_print(config)
     reuse = last is not None and last.parse_print == parse
     templates = config.path(config.paths.templates)
-    plan = plan_build(config, now, drafts, render_print(parse, templates, drafts), last.parsed if reuse else None)
+    render = render_print(parse, templates, drafts, config.path(config.paths.pages))
+    plan = plan_build(config, now, drafts, render, last.parsed if reuse else None)
     kept = {path for path, key in plan.keys.items() if reuse and last.keys.get(path) == key}
     fresh = render_jobs([job for job in plan.jobs if job.path not in kept])
     files = {job.path: last.files[job.path] if job.path in kept else fresh[job.path] for job in plan.jobs}

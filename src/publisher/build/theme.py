@@ -19,7 +19,7 @@ _AUTOESCAPE = ("html", "xml", "mjml", "j2")
 # What a page template may ask of `site` without depending on every post: the rest (site.posts, site.tags…)
 # makes the incremental build re-render every page whenever any post changes.
 _PAGE_SUFFIXES = (".html", ".xml", ".css")
-_LOCAL_SITE_ATTRIBUTES = {"absolute", "url", "config", "tag_slug", "is_unpublished", "show_unpublished"}
+_LOCAL_SITE_ATTRIBUTES = {"absolute", "url", "config", "tag_slug", "is_unpublished", "show_unpublished", "nav"}
 
 
 def make_env(site_templates: Path | None = None) -> jinja2.Environment:
@@ -37,6 +37,7 @@ def make_env(site_templates: Path | None = None) -> jinja2.Environment:
     )
     env.filters["datefmt"] = format_date
     env.filters["isodate"] = lambda d: d.isoformat(timespec="seconds")
+    env.filters["opening_hours"] = opening_hours
     return env
 
 
@@ -65,6 +66,20 @@ def format_date(value: dt.datetime, style: str = "long") -> str:
     if style == "short":
         return f"{value.day} {value:%b %Y}"
     return f"{value.day} {value:%B %Y}"
+
+
+DAYS = {"Mo": "Monday", "Tu": "Tuesday", "We": "Wednesday", "Th": "Thursday", "Fr": "Friday", "Sa": "Saturday",
+        "Su": "Sunday"}
+
+
+def opening_hours(value: str) -> str:
+    """'Mo-Fr 09:00-18:00' (schema.org's form, as [booking] hours holds it) as readers say it:
+    'Monday to Friday, 09:00 to 18:00'."""
+    days, times = value.split(" ", 1)
+    spoken = days.replace("-", " to ").replace(",", ", ")
+    for short, name in DAYS.items():
+        spoken = spoken.replace(short, name)
+    return f"{spoken}, {times.replace('-', ' to ')}"
 
 
 def has_own_pages(site_templates: Path) -> bool:

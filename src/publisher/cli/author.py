@@ -123,10 +123,11 @@ def _find_problems(ctx, drafts: bool):
 
 
 def _read_sources(config, config_file: Path, site):
-    """The texts the checks point into: publisher.toml, every post's file, and the names of the static files."""
+    """The texts the checks point into: publisher.toml, every post's and page's file, and the static files' names."""
     from ..authoring.check import Sources
 
-    posts = {post.source: (config.root / post.source).read_text(encoding="utf-8-sig") for post in site.posts}
+    posts = {item.source: (config.root / item.source).read_text(encoding="utf-8-sig")
+             for item in (*site.posts, *site.pages)}
     static = config.path(config.paths.static)
     static_files = frozenset(p.relative_to(static).as_posix() for p in static.rglob("*") if p.is_file()) \
         if static.is_dir() else frozenset()
