@@ -52,3 +52,6 @@ def test_init_makes_a_site_that_passes_its_own_strict_check(tmp_path):
     result = runner.invoke(main, ["--config", str(tmp_path / "blog"), "check", "--strict"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "Checked 1 post: no problems" in result.output
+    assert runner.invoke(main, ["--config", str(tmp_path / "blog"), "build"], catch_exceptions=False).exit_code == 0
+    about = (tmp_path / "blog" / "_site" / "about" / "index.html").read_text()
+    assert '<a href="https://example.com/about/" aria-current="page">About</a>' in about

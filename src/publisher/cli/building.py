@@ -136,6 +136,16 @@ email = "you@example.com"
 # max_age = 7          # days (or "36 hours"): a post that first appears dated longer ago is archived, not mailed
 """
 
+INIT_PAGE = """\
+---
+title: About
+summary: Who writes this site, and how to get in touch.
+nav: 1
+---
+
+Write about yourself here. Pages like this one live in pages/; `nav: 1` puts this one first in the header.
+"""
+
 
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
@@ -155,4 +165,6 @@ def init(directory: Path, title: str) -> None:
     today = clock.now()
     (directory / "posts" / f"{today:%Y-%m-%d}-hello.md").write_text(
         new_post_text("Hello", today, summary="The first post of this site.", draft=False), encoding="utf-8")
+    (directory / "pages").mkdir(exist_ok=True)
+    (directory / "pages" / "about.md").write_text(INIT_PAGE, encoding="utf-8")
     click.echo(f"Created a site in {directory}/. Next: cd {directory} && publisher build")
