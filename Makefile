@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: publish build test bench preview clean
+.PHONY: publish build test bench preview screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: $(STAMP)
 	@$(BIN)/python tests/browser_check.py
 	@$(BIN)/python tests/mailserver_check.py
 	$(BIN)/python -m pytest
+
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

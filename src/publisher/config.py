@@ -38,6 +38,7 @@ class SiteConfig:
     feed_entries: int = 20
     address: str = ""
     logo: str = ""
+    headline: str = ""  # the home page's heading, saying who and where (the title when empty)
     image: str = ""  # the default og:image of every page without a picture of its own
     locality: str = ""  # the town, for search engines' local results (schema.org addressLocality)
     region: str = ""

@@ -131,7 +131,10 @@ def test_check_reports_an_outside_booking_url_that_is_not_https(site_dir):
 
 
 def test_the_home_page_starts_with_the_business_then_the_newest_articles(site):
+    site.config(BASIC_TOML + 'headline = "Mobile massage in York"\n' + INTERNAL + SERVICE)
+    site.run("build")
     html = site.read("index.html")
+    assert '<h1 class="page-title">Mobile massage in York</h1>' in html
     assert html.index("Book a mobile massage") < html.index("Sports massage") < html.index("Latest articles") \
         < html.index("A post")
 
