@@ -295,3 +295,14 @@ def test_the_newsletter_preview_toggles_between_phone_and_desktop_width(site_dir
     assert "Version one." in page.frame_locator("iframe").locator("body").inner_text()
     page.click("label[for=width-phone]")
     assert frame.bounding_box()["width"] == pytest.approx(375, abs=2)
+
+
+def test_a_new_or_edited_page_is_served(site_dir, preview):
+    pages = site_dir.root / "pages"
+    pages.mkdir()
+    (pages / "about.md").write_text("---\ntitle: About\nnav: 1\n---\nFirst words.\n")
+    status, body = served_within(f"{preview.url}/about/", lambda s, b: "First words." in b, seconds=5)
+    assert status == 200 and "First words." in body
+    (pages / "about.md").write_text("---\ntitle: About\nnav: 1\n---\nSecond words.\n")
+    status, body = served_within(f"{preview.url}/about/", lambda s, b: "Second words." in b, seconds=5)
+    assert "Second words." in body

@@ -135,11 +135,11 @@ class Preview:
         return self._stop.is_set()
 
     def source_dirs(self) -> list[Path]:
-        """posts/, templates/ and static/ as the last good publisher.toml names them."""
+        """posts/, pages/, templates/ and static/ as the last good publisher.toml names them."""
         if self._config is None:
-            return [self.config_file.parent / name for name in ("posts", "templates", "static")]
+            return [self.config_file.parent / name for name in ("posts", "pages", "templates", "static")]
         paths = self._config.paths
-        return [self._config.path(name) for name in (paths.posts, paths.templates, paths.static)]
+        return [self._config.path(name) for name in (paths.posts, paths.pages, paths.templates, paths.static)]
 
     def static_dir(self) -> Path:
         return self.source_dirs()[2]

@@ -1,4 +1,4 @@
-"""Watching a site's sources: publisher.toml and, recursively, posts/, templates/ and static/.
+"""Watching a site's sources: publisher.toml and, recursively, posts/, pages/, templates/ and static/.
 
 The site's folder is watched on its own, not recursively (it may hold .venv/, _site/ and the database), so
 only a change to publisher.toml, or a source folder appearing or going, is seen there; the source folders get
