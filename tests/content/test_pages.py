@@ -94,3 +94,11 @@ def test_a_changed_page_is_rebuilt_and_an_unchanged_site_renders_nothing(site_di
     (site_dir.root / "pages" / "about.md").unlink()
     site_dir.run("build")
     assert not (site_dir.out / "about").exists()
+
+
+def test_check_reports_a_pages_link_to_nowhere_at_its_line(site_dir):
+    site_dir.post("a.md", post_text(summary="A summary."))
+    write_page(site_dir, "about.md", page_text(body="Intro.\n\nSee [prices](/prices/)."))
+    result = site_dir.run("check")
+    assert result.exit_code == 1
+    assert "pages/about.md:7: error: the link to /prices/ points nowhere" in result.output
