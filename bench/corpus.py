@@ -36,6 +36,12 @@ services = ["Sports massage", "Deep tissue massage", "Swedish massage"]
 """
 
 
+PAGES = {  # the pages a business site has besides its articles; [booking] url leads to the booking page
+    "about.md": "---\ntitle: About\nnav: 1\n---\n\nA mobile massage therapist in York.\n",
+    "booking.md": "---\ntitle: Book a massage\nlayout: booking\n---\n\nTell me when suits you.\n",
+}
+
+
 def sentence(rng: random.Random, n: int) -> str:
     words = [rng.choice(WORDS) for _ in range(n)]
     return " ".join(words).capitalize() + "."
@@ -74,6 +80,9 @@ def make_corpus(root: Path, count: int, seed: int = 1) -> Path:
     (root / "publisher.toml").write_text(CONFIG, encoding="utf-8")
     for i in range(count):
         (root / "posts" / f"post-{i:05d}.md").write_text(post(rng, i), encoding="utf-8")
+    (root / "pages").mkdir(exist_ok=True)
+    for name, text in PAGES.items():
+        (root / "pages" / name).write_text(text, encoding="utf-8")
     images = root / "static" / "images"
     images.mkdir(parents=True, exist_ok=True)
     for n in range(50):
