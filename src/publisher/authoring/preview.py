@@ -135,14 +135,15 @@ class Preview:
         return self._stop.is_set()
 
     def source_dirs(self) -> list[Path]:
-        """posts/, pages/, templates/ and static/ as the last good publisher.toml names them."""
+        """posts/, pages/, templates/ and static/ (last, see `static_dir`) as the last good publisher.toml names
+        them."""
         if self._config is None:
             return [self.config_file.parent / name for name in ("posts", "pages", "templates", "static")]
         paths = self._config.paths
         return [self._config.path(name) for name in (paths.posts, paths.pages, paths.templates, paths.static)]
 
     def static_dir(self) -> Path:
-        return self.source_dirs()[2]
+        return self.source_dirs()[-1]
 
     def wait_for_change(self, seen: str | None, timeout: float) -> str:
         """The current version, as soon as it differs from `seen` (or after `timeout` seconds)."""
