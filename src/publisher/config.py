@@ -62,10 +62,16 @@ class BookingConfig:
     hours: tuple[str, ...] = ()  # opening hours as "Mo-Fr 09:00-18:00" (schema.org openingHours)
     in_post: str = "both"  # where posts show the booking block: "after_intro", "end" or "both"
     intro_paragraphs: int = 3  # the introduction's length, in paragraphs, for in_post "after_intro"
+    notify: str = ""  # where booking requests from the site's form go; booking.email when empty
 
     @property
     def enabled(self) -> bool:
         return bool(self.heading)
+
+    @property
+    def notify_address(self) -> str:
+        """The therapist's address for booking requests sent to `publisher serve` ('' when there is none)."""
+        return self.notify or self.email
 
     @property
     def tel(self) -> str:
@@ -429,6 +435,7 @@ def _check_header_values(path: Path, s: dict, problems: list) -> None:
         ("booking.email", s["booking"].email, ADDRESS, "an email address like hello@example.com"),
         ("delivery.bounce_address", s["delivery"].bounce_address, BOUNCE_ADDRESS,
          "an ASCII address whose local part is at most 24 characters, like bounces@example.com"),
+        ("booking.notify", s["booking"].notify, ADDRESS, "an email address like bookings@example.com"),
         ("dkim.selector", dkim.selector, _DNS_NAME, "a DNS label like 'mail' or '2026a'"),
         ("dkim.domain", dkim.domain, _DNS_NAME, "a domain name like 'example.com'"),
     ]

@@ -18,6 +18,7 @@ What each becomes:
 | InboxError | the bounce mailbox cannot be read (unreachable, login refused, connection lost halfway) | one line saying a rerun finishes the job; exit 1 |
 | TokenError, TokenExpired | a confirm or unsubscribe link is forged, cut short or too old | the service's "link not valid" or "link expired" page |
 | SignUpError | the subscribe form is filled in wrongly | the form's page with the problem, 400 |
+| BookingError | the booking request form is filled in wrongly | the form again, filled in, with one line per field, 400 |
 """
 
 from __future__ import annotations
@@ -71,6 +72,14 @@ class TokenExpired(TokenError):
 
 class SignUpError(PublisherError):
     """The form cannot be accepted: the message says which field and what to do."""
+
+
+class BookingError(PublisherError):
+    """The booking form cannot be accepted: one message per field at fault, each saying what to do."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)
 
 
 class Busy(PublisherError):

@@ -1,4 +1,5 @@
-"""Service command: `serve` runs the subscription service (sign-up, confirm, one-click unsubscribe) on waitress."""
+"""Service command: `serve` runs the subscription service (sign-up, confirm, one-click unsubscribe) and takes
+booking requests, on waitress."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def serve(ctx, host: str, port: int, proxies: int, threads: int) -> None:
 
     It confirms new subscribers by email (double opt-in), sends the welcome email, and handles the
     newsletter's one-click unsubscribe links, using the same database and mail settings as `publish`.
+    It also takes the booking form's requests (POST /book) and emails them to [booking] notify or email.
     PUBLISHER_SECRET_KEY must be set, to the same value `publish` uses.
 
     \b

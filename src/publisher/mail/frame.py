@@ -31,12 +31,15 @@ class Frame:
     message_domain: str
 
     def message(self, email_address: str, name: str, values: dict[str, str], *, now: dt.datetime,
-                message_id: str, list_unsubscribe: str = "") -> EmailMessage:
-        """The multipart/alternative message for one recipient; the list headers only with `list_unsubscribe`."""
+                message_id: str, list_unsubscribe: str = "", subject: str = "",
+                reply_to: mime.FoldedHeader | None = None) -> EmailMessage:
+        """The multipart/alternative message for one recipient; the list headers only with `list_unsubscribe`.
+        A `subject` or `reply_to` of this message's own (a booking request's) replaces the shared one."""
         h = self.headers
-        headers = [h["From"], _to_header(email_address, one_line(name)), h["Subject"],
+        headers = [h["From"], _to_header(email_address, one_line(name)),
+                   mime.text_header("Subject", one_line(subject)) if subject else h["Subject"],
                    mime.raw_header("Date", email.utils.format_datetime(now)),
-                   mime.raw_header("Message-ID", message_id), h["Reply-To"]]
+                   mime.raw_header("Message-ID", message_id), reply_to or h["Reply-To"]]
         if list_unsubscribe:
             headers += [h["List-Id"], mime.raw_header("List-Unsubscribe", list_unsubscribe),
                         h["List-Unsubscribe-Post"]]

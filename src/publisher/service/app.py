@@ -6,6 +6,8 @@ one-click unsubscribe (RFC 8058), with pages in the site's own look that work wi
     POST /confirm?token=     activates the subscriber; a welcome email follows
     GET  /unsubscribe?token= a page with one button, as for confirming
     POST /unsubscribe?token= body List-Unsubscribe=One-Click: unsubscribes, 200, no redirect
+    POST /book               a booking request: emailed to the therapist (Reply-To the client), a copy to the client
+    GET  /book/sent          the thank-you page a booking request is redirected to (303)
     GET  /healthz            for the process supervisor: 'ok' while the database can be written, else 503
 
 A database that another process holds for longer than its busy timeout gets a 503 page with Retry-After.
@@ -26,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
-from flask import Flask, Response, request
+from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -37,6 +39,7 @@ from ..content.site import Site
 from ..errors import (
     ConfigError,
     DatabaseBusy,
+    BookingError,
     DeliveryError,
     SignUpError,
     TokenError,
@@ -46,9 +49,12 @@ from ..mail.tokens import check_keys
 from ..sending.single import single_sender
 from ..sending.transports import Transport, make_transport
 from ..store import Store, open_store
+from .booking import Bookings, read_booking
+from .booking_emails import therapist
 from .subscriptions import ONE_CLICK, Subscriptions, read_sign_up
 
 MAX_BODY_BYTES = 4_096
+BOOKING_BODY_BYTES = 16_384  # a booking request carries a message of up to 2,000 characters
 RATE_WINDOW_SECONDS = 3_600
 FROM_PAGE = ("from", "page")  # the unsubscribe page's button sends this too: a press there, not a mail program's POST
 RETRY_AFTER_SECONDS = 30  # when the database is busy
@@ -70,6 +76,10 @@ PAGES = {  # message: (page title, HTTP status)
     "unsubscribe": ("Unsubscribe", 200),
     "unsubscribed": ("You are unsubscribed", 200),
     "gone": ("Not on the list", 200),
+    "booking_invalid": ("Please check your booking request", 400),
+    "booking_sent": ("Thank you for your booking request", 200),
+    "booking_failed": ("Your booking request could not be sent", 503),
+    "booking_too_many": ("Too many requests", 429),
     "not_found": ("Page not found", 404),
     "not_allowed": ("Not allowed", 405),
     "bad_request": ("Bad request", 400),
@@ -144,12 +154,16 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     proxies in front are trusted for the client's address (X-Forwarded-For) and the public URL."""
     check_keys(config.secrets.secret_key, config.secrets.old_secret_keys)
     env = make_env(config.path(config.paths.templates))
-    service = Subscriptions(config, store, env, single_sender(config, connect), clock)
+    deliver = single_sender(config, connect)
+    service = Subscriptions(config, store, env, deliver, clock)
+    bookings = Bookings(config, env, deliver, clock)
     limiter = ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic)
     pages = Pages(config, env, clock)
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES, MAX_FORM_PARTS=16)
     _add_routes(app, service, limiter, pages, store)
+    _add_booking_routes(app, bookings, ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic),
+                        pages)
     app.register_error_handler(HTTPException, lambda exc: _error_page(pages, exc))
     app.register_error_handler(DatabaseBusy, lambda exc: _busy_page(pages, exc))
     app.after_request(_security_headers(config))
@@ -216,6 +230,33 @@ def _add_routes(app: Flask, service: Subscriptions, per_client: ClientLimiter, p
             return Response("unavailable: the database cannot be written (see the log)\n", 503,
                             {"Retry-After": str(RETRY_AFTER_SECONDS)}, content_type="text/plain; charset=utf-8")
         return Response(f"ok (schema {store.schema_version})\n", content_type="text/plain; charset=utf-8")
+
+
+def _add_booking_routes(app: Flask, bookings: Bookings, per_client: ClientLimiter, pages: Pages) -> None:
+    config = bookings.config
+    who = therapist(config)
+
+    @app.post("/book")
+    def book():
+        if not bookings.enabled:
+            return pages.render("not_found")
+        request.max_content_length = request.max_form_memory_size = BOOKING_BODY_BYTES
+        if not per_client.allow(request.remote_addr or ""):
+            return pages.render("booking_too_many", therapist=who)
+        try:
+            booking = read_booking(request.form, config.site.url)
+        except BookingError as exc:
+            return pages.render("booking_invalid", problems=exc.problems, form=request.form, therapist=who)
+        try:
+            copy = bookings.send(booking)
+        except DeliveryError as exc:
+            log.error("a booking request could not be sent to the therapist: %s", exc)
+            return pages.render("booking_failed", form=request.form, therapist=who)
+        return redirect(f"{config.subscribe_base}/book/sent?copy={copy}", 303)
+
+    @app.get("/book/sent")
+    def booking_sent():
+        return pages.render("booking_sent", copy=request.args.get("copy", ""), therapist=who)
 
 
 def _with_token(pages: Pages, handle: Callable[[str], Response]) -> Response:
