@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 
 import pytest
+from PIL import Image
 
 from publisher.authoring.preview import Preview, Rebuilt
 from publisher.build.pipeline import build_site
@@ -306,3 +307,19 @@ def test_a_new_or_edited_page_is_served(site_dir, preview):
     (pages / "about.md").write_text("---\ntitle: About\nnav: 1\n---\nSecond words.\n")
     status, body = served_within(f"{preview.url}/about/", lambda s, b: "Second words." in b, seconds=5)
     assert "Second words." in body
+
+
+def test_the_newsletter_preview_shows_its_images_before_any_build(site_dir):
+    (site_dir.root / "static" / "images").mkdir(parents=True)
+    Image.new("RGB", (1600, 900), (30, 120, 90)).save(site_dir.root / "static" / "images" / "hero.png")
+    site_dir.post("2024-05-03-stretches.md", post_text("Stretches", summary="Loosen up.", image="/images/hero.png",
+                                                      image_alt="A therapist at work"))
+    with Preview(site_dir.root / "publisher.toml", 0, clock=lambda: NOW) as preview:
+        srcdoc = html.unescape(re.search(r'<iframe[^>]*srcdoc="([^"]*)"',
+                                         fetch(f"{preview.url}/newsletter/stretches/")[1])[1])
+        [hero] = re.findall(r'<img[^>]*src="([^"]*hero[^"]*)"', srcdoc)
+        with urllib.request.urlopen(hero, timeout=5) as response:
+            served = response.read()
+    assert hero == f"{preview.url}/images/hero-email.png"
+    assert served == (site_dir.root / "static" / "images" / "hero.png").read_bytes()
+    assert not site_dir.out.exists()

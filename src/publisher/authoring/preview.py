@@ -28,6 +28,7 @@ from ..build.theme import make_env
 from ..config import Config, load_config
 from ..content.site import Site
 from ..errors import PublisherError
+from ..mail.images import email_copy_original
 from ..mail.newsletter import compile_newsletter
 from . import preview_pages
 from .check import (
@@ -228,6 +229,8 @@ class Preview:
         if wanted + "/index.html" in snapshot.files:
             return Response(HTTPStatus.MOVED_PERMANENTLY, b"", "text/plain", location=f"/{wanted}/")
         data = _read_static(self.static_dir(), wanted)
+        if data is None and (original := email_copy_original(wanted)):  # the build makes it; the original stands in
+            data = _read_static(self.static_dir(), original)
         if data is not None:
             return Response(HTTPStatus.OK, data, _content_type(wanted))
         return Response(HTTPStatus.NOT_FOUND, snapshot.files.get("404.html", b"<!doctype html><h1>Not found</h1>"))

@@ -36,6 +36,7 @@ from .cache import (
     save_cache,
     save_parsed,
 )
+from .images import prepare_images
 from .jobs import Job
 from .output import (
     STATIC_KEY,
@@ -61,6 +62,7 @@ class Update:
     removed: int  # files removed (no longer part of the site)
     load: Callable[[], Loaded]
     others: int = 0  # files publisher did not write, left in a folder it took over
+    resized: int = 0  # image copies made by this build (those in the cache were reused)
 
     @functools.cached_property
     def site(self):
@@ -78,19 +80,21 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     owned = owned_files(out_dir, force, built_before, _in_site(out_dir, config.path(".")))
     folder, templates = config.path(config.paths.cache), config.path(config.paths.templates)
     parse = parse_print(config)
-    render = render_print(parse, templates, drafts, config.path(config.paths.pages))
+    images = prepare_images(config)
+    render = render_print(parse, templates, drafts, config.path(config.paths.pages)) + images.fingerprint
     old = BuildCache() if clean else load_cache(folder, parse, render, out_dir)
     read_here = bool(old.signatures) or old.summary is not None  # with no cache at all, the parse workers read
     sources = read_sources(config.path(config.paths.posts), config.root, old.signatures, read=read_here,
                            max_bytes=config.content.max_post_bytes)
-    statics = (config.path(config.paths.static),)
+    statics = (config.path(config.paths.static), images.folder)
     if old.summary and sources and _same_sources(old.summary, sources, now, drafts):  # (no posts: feeds show now)
         keys = {path: record.key for path, record in old.outputs.items() if record.key != STATIC_KEY}
         if len(unchanged(out_dir, old.outputs, keys)) == len(keys):
-            return _nothing_to_render(config, now, drafts, (out_dir, owned), (folder, parse, render), old, keys,
-                                      statics)
+            return dataclasses.replace(_nothing_to_render(config, now, drafts, (out_dir, owned),
+                                                          (folder, parse, render), old, keys, statics),
+                                       resized=images.made)
     known = load_parsed(folder, parse) if not clean else {}
-    plan = plan_build(config, now, drafts, render, known, sources)
+    plan = plan_build(config, now, drafts, render, known, sources, images)
     loaded, jobs, keys = plan.loaded, plan.jobs, plan.keys
     sources = [dataclasses.replace(source, digest=digest, raw=None)  # parsed: the bytes can go
                for source, digest in zip(sources, loaded.parsed)]
@@ -106,7 +110,7 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     new = BuildCache(_signatures(sources), result.records, _summary(loaded, sources))
     save_cache(folder, parse, render, out_dir, old, new)
     return Update(len(loaded.site.posts), loaded.warnings, len(result.records), _pages(keys), rendered,
-                  result.written, result.removed, lambda: loaded, result.others)
+                  result.written, result.removed, lambda: loaded, result.others, images.made)
 
 
 def refuse_unsafe_output(config: Config, out_dir: Path) -> None:

@@ -27,8 +27,10 @@ from ..errors import ContentError
 from ..parallel import map_parallel
 from .cache import parse_print, render_print
 from .feeds import feed_jobs
+from .images import Images
 from .jobs import Job, PostPrint, job_key
 from .pages import page_jobs
+from .pictures import check_pictures, fit_pictures
 from .theme import has_own_pages, make_env, render_guarded, shows_whole_site
 
 
@@ -97,9 +99,11 @@ def build_site(config: Config, now: dt.datetime, drafts: bool = False, last: Bui
 
 
 def plan_build(config: Config, now: dt.datetime, drafts: bool, render: str,
-               known: Mapping[str, ParsedPost] | None = None, sources: list[Source] | None = None) -> Plan:
+               known: Mapping[str, ParsedPost] | None = None, sources: list[Source] | None = None,
+               images: Images | None = None) -> Plan:
     """Load the site (reusing the parses in `known`) and plan its files, each keyed by `render` (the render
-    fingerprint, see `cache.render_print`) and what it depends on.
+    fingerprint, see `cache.render_print`) and what it depends on. With `images` (resized by the caller, and
+    in `render`) the pages' images get their sizes and resized copies; a post showing a broken one fails.
 
     When the site's own templates use the whole site (say, recent posts in a sidebar), every post's
     fingerprint joins every key, so a change to any post re-renders every page.
@@ -108,6 +112,9 @@ def plan_build(config: Config, now: dt.datetime, drafts: bool, render: str,
     templates = config.path(config.paths.templates)
     env = make_env(templates)
     jobs = plan_site(loaded, env, has_own_pages(templates))
+    if images is not None:
+        check_pictures(loaded.site, images.pictures, config.paths.static)
+        jobs = [_fitted(job, images, config.site.url) for job in jobs]
     site_print = render + (_all_posts_print(loaded) if shows_whole_site(env, templates) else "")
     return Plan(loaded, jobs, {job.path: job_key(site_print, job) for job in jobs})
 
@@ -125,6 +132,17 @@ def plan_site(loaded: Loaded, env: jinja2.Environment, own_pages: bool) -> list[
     root = site.config.path(".")
     jobs = [*page_jobs(site, env, fp, lp), *feed_jobs(site, fp), *newsletter_jobs(site, env, fp)]
     return [dataclasses.replace(job, render=functools.partial(render_guarded, job.render, root)) for job in jobs]
+
+
+def _fitted(job: Job, images: Images, site_url: str) -> Job:
+    """A page's job whose images fit the screen; the newsletters' web versions keep the email's images."""
+    if not job.path.endswith(".html") or job.path.startswith("newsletter/"):
+        return job
+    return dataclasses.replace(job, render=functools.partial(_render_fitted, job.render, images, site_url))
+
+
+def _render_fitted(render: Callable[[], bytes], images: Images, site_url: str) -> bytes:
+    return fit_pictures(render().decode("utf-8"), images.pictures, site_url).encode("utf-8")
 
 
 def render_jobs(jobs: list[Job], meanwhile: Callable[[], None] | None = None) -> dict[str, bytes]:

@@ -123,12 +123,18 @@ def _find_problems(ctx, drafts: bool):
 
 
 def _read_sources(config, config_file: Path, site):
-    """The texts the checks point into: publisher.toml, every post's and page's file, and the static files' names."""
+    """The texts the checks point into: publisher.toml, every post's and page's file, and the names of the static
+    files (with the newsletter's copies of images, which the build writes beside them; a post's missing image
+    counts as having one, so it is reported once, as itself)."""
     from ..authoring.check import Sources
+    from ..build.pictures import post_images
+    from ..mail.images import RESIZED_SUFFIXES, email_copy_path
 
     posts = {item.source: (config.root / item.source).read_text(encoding="utf-8-sig")
              for item in (*site.posts, *site.pages)}
     static = config.path(config.paths.static)
     static_files = frozenset(p.relative_to(static).as_posix() for p in static.rglob("*") if p.is_file()) \
         if static.is_dir() else frozenset()
+    shown = static_files | {path for post in site.posts for path in post_images(post, site.url)}
+    static_files |= {email_copy_path(p) for p in shown if p.lower().endswith(RESIZED_SUFFIXES)}
     return Sources(Path(config_file.name), config_file.read_text(encoding="utf-8"), posts, static_files)

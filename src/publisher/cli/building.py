@@ -39,6 +39,9 @@ def run_build(config, out: Path | None = None, drafts: bool = False, clean: bool
     seconds = time.perf_counter() - started
     click.echo(f"Built {plural(result.posts, 'post')}, {plural(result.pages, 'page')} and 3 feeds "
                f"({plural(result.files, 'file')}, {result.written:,} written) into {_shown(out_dir)} in {seconds:.2f} s")
+    if result.resized:
+        click.echo(f"Resized images into {plural(result.resized, 'new file')} (kept in {config.paths.cache} for "
+                   "the next build)")
     return result
 
 

@@ -8,6 +8,7 @@ writes can ever be mistaken for one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -27,6 +28,7 @@ from ..errors import ContentError
 from . import mime
 from .compose import Compiled, Draft, compile_email, compile_mjml
 from .frame import one_line, recipient_values, strip_controls
+from .images import email_image, email_images
 from .plaintext import Slots, render_text
 from .tokens import UNSUBSCRIBE, LinkTokens
 
@@ -102,8 +104,10 @@ def compile_newsletter(post: Post, config: Config, env: jinja2.Environment, *,
 def _context(post: Post, config: Config, web_url: str, excerpt: bool) -> dict:
     b = config.booking
     mailto = f"mailto:{b.email}?subject={quote('Booking: ' + one_line(post.title), safe='')}" if b.email else ""
+    site_url = config.site.url
     return {
-        "post": post, "preheader": _preheader(post.summary), "body": Markup(strip_controls(post.html)),
+        "post": dataclasses.replace(post, image=email_image(post.image, site_url)) if post.image else post,
+        "preheader": _preheader(post.summary), "body": Markup(email_images(strip_controls(post.html), site_url)),
         "excerpt": excerpt, "web_url": web_url, "booking_mailto": mailto,
     }
 
