@@ -157,3 +157,17 @@ def test_a_broken_image_no_page_shows_is_copied_as_it_is(site_dir):
     result = site_dir.run("build")
     assert result.exit_code == 0, result.output
     assert (site_dir.out / "images" / "unused.png").read_bytes() == b"not a PNG"
+
+
+def test_a_phone_photo_taken_sideways_is_measured_and_resized_as_browsers_show_it(site_dir):
+    static = site_dir.root / "static" / "images"
+    static.mkdir(parents=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 1600 x 900, shown turned a quarter: 900 x 1600
+    Image.new("RGB", (1600, 900), (30, 120, 90)).save(static / "portrait.jpg", "JPEG", exif=exif)
+    site_dir.post("p.md", post_text("Portrait", "2024-05-03", body="![The therapist](/images/portrait.jpg)"))
+    assert site_dir.run("build").exit_code == 0
+    [img] = parsed(site_dir.read("posts/p/index.html")).imgs
+    assert (img["width"], img["height"]) == ("900", "1600")
+    assert pixels(site_dir.out / "images/portrait-480w.jpg") == ("JPEG", (480, 853))
+    assert pixels(site_dir.out / "images/portrait-800w.webp") == ("WEBP", (800, 1422))

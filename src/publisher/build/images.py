@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from posixpath import splitext
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..config import Config
 from ..mail.images import EMAIL_WIDTH, RESIZED_SUFFIXES, email_copy_path
@@ -34,6 +34,7 @@ CACHE_FOLDER = "images"
 INDEX = "index.json"
 WEBP_QUALITY = 80
 JPEG_QUALITY = 82
+_TURNED = {5, 6, 7, 8}  # EXIF orientations that show the picture on its side: width and height swap
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 _SAVE_OPTIONS = {"WEBP": {"quality": WEBP_QUALITY, "method": 4},  # PNG's optimize=True costs 7x the time
                  "JPEG": {"quality": JPEG_QUALITY, "optimize": True, "progressive": True}, "PNG": {}}
@@ -108,6 +109,8 @@ def _measure(source: Path, path: str, known: dict | None) -> Picture:
         with Image.open(source) as image:
             image.load()
             width, height = image.size
+            if image.getexif().get(ImageOps.ExifTags.Base.Orientation) in _TURNED:
+                width, height = height, width
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         return Picture(path, digest=digest, problem=f"not an image Pillow can read ({exc})")
     return Picture(path, width, height, digest, copy_widths(width))
@@ -128,8 +131,9 @@ def _resize(item: tuple[Path, Path, int, str]) -> None:
     source, target, width, fmt = item
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with Image.open(source) as image:
-        if image.width == width and image.format == fmt:  # the original itself, as it is
+    with Image.open(source) as original:
+        image = ImageOps.exif_transpose(original)  # as a browser shows the original: a phone's photo upright
+        if image.width == width and original.format == fmt:  # the original itself, as it is
             shutil.copyfile(source, temporary)
             os.replace(temporary, target)
             return
