@@ -228,3 +228,9 @@ def test_an_unusable_notify_address_is_a_config_error(tmp_path):
         '[site]\ntitle = "T"\nurl = "https://example.com"\n[booking]\nnotify = "not an address"\n', encoding="utf-8")
     with pytest.raises(Problems, match="booking.notify: expected an email address"):
         load_config(tmp_path / "publisher.toml", env={})
+
+
+def test_the_clients_copy_goes_to_one_address_at_most_three_times_an_hour(service):
+    answers = [book(service, **(GOOD | {"name": f"Someone {n}"})).headers["Location"] for n in range(4)]
+    assert [a.rsplit("=", 1)[1] for a in answers] == ["sent", "sent", "sent", "none"]
+    assert len(service.mails(CLIENT)) == 3 and len(service.mails(THERAPIST)) == 4

@@ -162,8 +162,8 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES, MAX_FORM_PARTS=16)
     _add_routes(app, service, limiter, pages, store)
-    _add_booking_routes(app, bookings, ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic),
-                        pages)
+    _add_booking_routes(app, bookings, (ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic),
+                                        ClientLimiter(CONFIRMATIONS_PER_ADDRESS, RATE_WINDOW_SECONDS, monotonic)), pages)
     app.register_error_handler(HTTPException, lambda exc: _error_page(pages, exc))
     app.register_error_handler(DatabaseBusy, lambda exc: _busy_page(pages, exc))
     app.after_request(_security_headers(config))
@@ -232,8 +232,11 @@ def _add_routes(app: Flask, service: Subscriptions, per_client: ClientLimiter, p
         return Response(f"ok (schema {store.schema_version})\n", content_type="text/plain; charset=utf-8")
 
 
-def _add_booking_routes(app: Flask, bookings: Bookings, per_client: ClientLimiter, pages: Pages) -> None:
-    config = bookings.config
+def _add_booking_routes(app: Flask, bookings: Bookings, limiters: tuple[ClientLimiter, ClientLimiter],
+                        pages: Pages) -> None:
+    """POST /book and its thank-you page. The client's copy goes to one address at most a few times an hour,
+    so the form cannot be used to send someone a stranger's words again and again."""
+    config, (per_client, per_address) = bookings.config, limiters
     who = therapist(config)
 
     @app.post("/book")
@@ -248,7 +251,7 @@ def _add_booking_routes(app: Flask, bookings: Bookings, per_client: ClientLimite
         except BookingError as exc:
             return pages.render("booking_invalid", problems=exc.problems, form=request.form, therapist=who)
         try:
-            copy = bookings.send(booking)
+            copy = bookings.send(booking, copy=per_address.allow(booking.email.lower()))
         except DeliveryError as exc:
             log.error("a booking request could not be sent to the therapist: %s", exc)
             return pages.render("booking_failed", form=request.form, therapist=who)

@@ -114,12 +114,13 @@ class Bookings:
         """Whether there is an address to send requests to ([booking] notify, or else email)."""
         return bool(self.config.booking.notify_address)
 
-    def send(self, booking: Booking) -> str:
-        """Email the therapist (a DeliveryError when that fails: nothing was sent), then the client's copy.
-        Returns what became of the copy: 'sent', 'failed' (logged; the request itself went) or 'none'."""
+    def send(self, booking: Booking, copy: bool = True) -> str:
+        """Email the therapist (a DeliveryError when that fails: nothing was sent), then the client's copy
+        unless `copy` is False. Returns what became of the copy: 'sent', 'failed' (logged; the request itself
+        went) or 'none'."""
         now = self._clock()
         self._deliver(personalise_booking(self._request, self.config, booking, now=now, to_therapist=True))
-        if not booking.email:
+        if not (booking.email and copy):
             return "none"
         try:
             self._deliver(personalise_booking(self._acknowledgement, self.config, booking, now=now))
