@@ -171,3 +171,18 @@ def test_a_phone_photo_taken_sideways_is_measured_and_resized_as_browsers_show_i
     assert (img["width"], img["height"]) == ("900", "1600")
     assert pixels(site_dir.out / "images/portrait-480w.jpg") == ("JPEG", (480, 853))
     assert pixels(site_dir.out / "images/portrait-800w.webp") == ("WEBP", (800, 1422))
+
+
+def test_a_clean_build_remakes_copies_missing_from_the_cache(site_dir):
+    images_site(site_dir)
+    site_dir.run("build")
+    cache = site_dir.root / ".publisher-cache" / "images"
+    for copy in cache.rglob("hero-480w.*"):
+        copy.unlink()
+    for copy in (cache / "content").iterdir():
+        if copy.suffix == ".webp":
+            copy.unlink()
+    result = site_dir.run("build", "--clean")
+    assert "Resized images into 7 new files" in result.output  # the WebP copies of the three images
+    assert pixels(site_dir.out / "images/hero-480w.webp") == ("WEBP", (480, 270))
+    assert pixels(site_dir.out / "images/hero-480w.png") == ("PNG", (480, 270))

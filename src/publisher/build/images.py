@@ -62,20 +62,27 @@ class Images:
     fingerprint: str
 
 
-def prepare_images(config: Config) -> Images:
+def prepare_images(config: Config, verify: bool = False) -> Images:
     """Every image in static/ measured and resized (only those not yet in the cache), and the site-shaped folder
-    of copies brought up to date; an image that cannot be read is listed with its problem, not resized."""
+    of copies brought up to date; an image that cannot be read is listed with its problem, not resized. When
+    the index says the copies of exactly these images were all made, nothing else is looked at, unless
+    `verify` (a --clean build) asks for every copy to be checked."""
     static = config.path(config.paths.static)
     cache = config.path(config.paths.cache) / CACHE_FOLDER
     index = _load_index(cache)
-    pictures = {path: _measure(source, path, index.get(path)) for source, path in _sources(static)}
+    known = index.get("pictures", {})
+    stats = {path: _stat_of(source) for source, path in _sources(static)}
+    pictures = {path: _measure(static / path, path, stat, known.get(path)) for path, stat in stats.items()}
+    entries = {path: _entry(p, stats[path]) for path, p in pictures.items()}
+    print_ = hashlib.blake2b(repr(sorted((p.path, p.digest, p.problem) for p in pictures.values())).encode(),
+                             digest_size=16).hexdigest()
+    if not verify and entries == known and index.get("made") == print_:
+        return Images(pictures, cache / "site", 0, print_)
     todo = [(static / p.path, target, width, fmt) for p in pictures.values() if not p.problem
             for target, width, fmt in _content_files(cache, p) if not target.exists()]
     map_parallel(_resize, todo, min_items=16)
     _link_site_folder(cache, pictures.values())
-    _save_index(cache, pictures, static, index)
-    print_ = hashlib.blake2b(repr(sorted((p.path, p.digest, p.problem) for p in pictures.values())).encode(),
-                             digest_size=16).hexdigest()
+    _save_index(cache, {"pictures": entries, "made": print_})
     return Images(pictures, cache / "site", len(todo), print_)
 
 
@@ -96,11 +103,15 @@ def _sources(static: Path) -> Iterator[tuple[Path, str]]:
             yield source, source.relative_to(static).as_posix()
 
 
-def _measure(source: Path, path: str, known: dict | None) -> Picture:
+def _stat_of(source: Path) -> list[int]:
+    st = source.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _measure(source: Path, path: str, stat: list[int], known: dict | None) -> Picture:
     """The image's size and digest: from the index while the file's size and time are those recorded, else
     read from the file."""
-    st = source.stat()
-    if known and known["stat"] == [st.st_size, st.st_mtime_ns]:
+    if known and known["stat"] == stat:
         return Picture(path, known["width"], known["height"], known["digest"],
                        copy_widths(known["width"]), known["problem"])
     data = source.read_bytes()
@@ -185,24 +196,24 @@ def _remove_others(folder: Path, keep: set[str], flat: bool = False) -> None:
             entry.unlink()
 
 
-def _load_index(cache: Path) -> dict[str, dict]:
+def _load_index(cache: Path) -> dict:
     try:
-        return json.loads((cache / INDEX).read_text(encoding="utf-8"))
+        index = json.loads((cache / INDEX).read_text(encoding="utf-8"))
+        return index if isinstance(index, dict) else {}
     except (OSError, ValueError):
         return {}
 
 
-def _save_index(cache: Path, pictures: dict[str, Picture], static: Path, old: dict[str, dict]) -> None:
-    """Record each image's size and time with what was measured, so the next build need not read it (the
-    file is left alone when that is what it says already)."""
-    entries = {}
-    for path, p in pictures.items():
-        st = (static / path).stat()
-        entries[path] = {"stat": [st.st_size, st.st_mtime_ns], "width": p.width, "height": p.height,
-                         "digest": p.digest, "problem": p.problem}
-    if entries == old:
-        return
+def _entry(picture: Picture, stat: list[int]) -> dict:
+    """What the index records of an image: its size and time, with what was measured."""
+    return {"stat": stat, "width": picture.width, "height": picture.height, "digest": picture.digest,
+            "problem": picture.problem}
+
+
+def _save_index(cache: Path, index: dict) -> None:
+    """Record each image's size and time with what was measured, so the next build need not read it, and the
+    fingerprint of the images whose copies are all made."""
     cache.mkdir(parents=True, exist_ok=True)
     temporary = cache / f".{INDEX}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(entries), encoding="utf-8")
+    temporary.write_text(json.dumps(index), encoding="utf-8")
     os.replace(temporary, cache / INDEX)

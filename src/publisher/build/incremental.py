@@ -80,7 +80,7 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     owned = owned_files(out_dir, force, built_before, _in_site(out_dir, config.path(".")))
     folder, templates = config.path(config.paths.cache), config.path(config.paths.templates)
     parse = parse_print(config)
-    images = prepare_images(config)
+    images = prepare_images(config, verify=clean)
     render = render_print(parse, templates, drafts, config.path(config.paths.pages)) + images.fingerprint
     old = BuildCache() if clean else load_cache(folder, parse, render, out_dir)
     read_here = bool(old.signatures) or old.summary is not None  # with no cache at all, the parse workers read
