@@ -6,7 +6,9 @@ min-max) with peak memory: a clean full build at 1,000 and 4,000 posts (and Hugo
 against a clean build), `publisher --help`, and a 10,000-recipient campaign sent with `publisher send` to an
 SMTP sink on 127.0.0.1 (Postfix's smtp-sink when installed, else bench/smtp_sink.py), plus a campaign killed
 midway and resumed, checked for lost messages, and `publisher subscribers import` of a 100,000-row
-Mailchimp-style export into a fresh database. Writes bench-results/bench-<time>.json and prints a table.
+Mailchimp-style export into a fresh database. The largest site is built again with photos (bench/images.py):
+with a cold image cache, a warm one, and nothing changed; and its home page and a post with a photo are
+weighed as a 375 px phone loads them. Writes bench-results/bench-<time>.json and prints a table.
 Nothing here asserts a time; the figures are for people to read.
 
     .venv/bin/python bench/run.py [--posts 1000 4000] [--runs 5] [--recipients 10000] [--import-rows 100000]
@@ -38,6 +40,7 @@ sys.path.insert(0, str(BENCH))
 from corpus import make_corpus, paragraph  # noqa: E402
 from hugo_site import make_hugo_site  # noqa: E402
 from import_list import measure_import  # noqa: E402
+from images import add_photos, clear_image_cache, page_weights, resized_files  # noqa: E402
 from measure import checked, drop_tree, run, summary  # noqa: E402
 
 ROOT = BENCH.parent
@@ -46,7 +49,9 @@ TARGETS = {
     "full_build_4000_ratio_to_hugo": "<= 1.0", "full_build_4000_peak_mb": "<= 400",
     "rebuild_unchanged_4000_s": "<= 0.5", "rebuild_one_edit_4000_s": "<= 1.0", "help_s": "<= 0.150",
     "campaign_messages_per_s": ">= 1000", "campaign_peak_mb": "<= 200", "import_100000_rows_s": "<= 10",
+    "images_rebuild_unchanged_s": "<= 0.5", "page_weight_375px_kb": "<= 300",
 }
+SITE_URL = "https://bench.example.com"
 
 
 def publisher() -> list[str]:
@@ -90,6 +95,27 @@ def measure_builds(work: Path, posts: int, runs: int) -> dict:
         result["hugo"] = measure_hugo(site, work / f"hugo-{posts}", runs)
         result["ratio_to_hugo"] = result["full_build_s"]["median"] / result["hugo"]["full_build_s"]["median"]
     return result
+
+
+def measure_images(work: Path, posts: int, photos: int, runs: int) -> dict:
+    """The corpus with `photos` photos: one full build with no image cache (timed once: it is long), full
+    builds with the cache warm, rebuilds with nothing changed, and the page weights at 375 px."""
+    site = make_corpus(work / f"site-images-{posts}", posts)
+    shown = add_photos(site, photos)
+    clear_image_cache(site)
+    cold = build(site, "--clean")
+    warm = []
+    for _ in range(runs):
+        drop_tree(site / "_site")
+        warm.append(build(site, "--clean"))
+    unchanged = [build(site) for _ in range(runs)]
+    weights = page_weights(site / "_site", SITE_URL, ["", f"posts/{shown[0]}/"])
+    return {"posts": posts, "photos": photos, "photo_size": "1600x1067 PNG",
+            "full_build_cold_image_cache_s": cold.seconds, "image_files_made_cold": resized_files(cold.stdout),
+            "full_build_warm_image_cache_s": summary([r.seconds for r in warm]),
+            "image_files_made_warm": max(resized_files(r.stdout) for r in warm),
+            "rebuild_unchanged_s": summary([r.seconds for r in unchanged]),
+            "page_weight_375px": {path or "/": w for path, w in weights.items()}}
 
 
 def measure_hugo(corpus: Path, dest: Path, runs: int) -> dict:
@@ -280,8 +306,22 @@ def table(results: dict) -> str:
         i = results["import"]
         rows.append((f"subscribers import, {i['rows']:,}-row Mailchimp export", f"{fmt(i['seconds'])}, peak "
                      f"{i['peak_mb']:.0f} MB", "<= 10 s"))
+    if "images" in results:
+        rows += image_rows(results["images"])
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, width)).rstrip() for row in rows)
+
+
+def image_rows(i: dict) -> list[tuple[str, str, str]]:
+    rows = [(f"full build, {i['posts']:,} posts + {i['photos']} photos, cold image cache",
+             f"{i['full_build_cold_image_cache_s']:.2f} s ({i['image_files_made_cold']:,} image files made)", ""),
+            ("  the same, warm image cache", f"{fmt(i['full_build_warm_image_cache_s'])} "
+             f"({i['image_files_made_warm']} made)", ""),
+            (f"rebuild, nothing changed, {i['posts']:,} + photos", fmt(i["rebuild_unchanged_s"]), "<= 0.5 s")]
+    for path, weight in i["page_weight_375px"].items():
+        rows.append((f"page weight at 375 px, {path}", f"{weight['bytes'] / 1000:.0f} KB in "
+                     f"{len(weight['files'])} files", "<= 300 KB"))
+    return rows
 
 
 def fmt(s: dict, ms: bool = False) -> str:
@@ -297,11 +337,13 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--campaign-runs", type=int, default=3)
     parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument("--photos", type=int, default=400, help="photos in the image build (one per 10 posts)")
     parser.add_argument("--dir", type=Path, default=None, help="where the temporary sites go (default: system temp)")
     parser.add_argument("--quick", action="store_true", help="200 posts, 2 runs, 1,000 recipients: a smoke test")
     args = parser.parse_args()
     if args.quick:
-        args.posts, args.runs, args.recipients, args.campaign_runs, args.import_rows = [200], 2, 1000, 1, 10_000
+        args.posts, args.runs, args.recipients, args.campaign_runs, args.import_rows, args.photos = (
+            [200], 2, 1000, 1, 10_000, 20)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)  # as installed
     work = Path(tempfile.mkdtemp(prefix="publisher-bench-", dir=args.dir))
     started = dt.datetime.now(dt.UTC)
@@ -313,6 +355,7 @@ def main() -> None:
             "campaign": measure_campaign(work, args.recipients, args.campaign_runs),
             "kill": measure_kill_and_resume(work, args.recipients),
             "import": measure_import(work, publisher(), args.import_rows, args.runs),
+            "images": measure_images(work, args.posts[-1], args.photos, args.runs),
             "targets": TARGETS,
         }
     finally:
