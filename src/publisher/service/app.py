@@ -51,7 +51,7 @@ from ..sending.transports import Transport, make_transport
 from ..store import Store, open_store
 from .booking import Bookings, read_booking
 from .booking_emails import therapist
-from .subscriptions import ONE_CLICK, Subscriptions, read_sign_up
+from .subscriptions import CONFIRMATIONS_PER_ADDRESS, ONE_CLICK, Subscriptions, read_sign_up
 
 MAX_BODY_BYTES = 4_096
 BOOKING_BODY_BYTES = 16_384  # a booking request carries a message of up to 2,000 characters
