@@ -234,3 +234,45 @@ def test_the_clients_copy_goes_to_one_address_at_most_three_times_an_hour(servic
     answers = [book(service, **(GOOD | {"name": f"Someone {n}"})).headers["Location"] for n in range(4)]
     assert [a.rsplit("=", 1)[1] for a in answers] == ["sent", "sent", "sent", "none"]
     assert len(service.mails(CLIENT)) == 3 and len(service.mails(THERAPIST)) == 4
+
+
+class _BuiltForm(HTMLParser):
+    """The booking form as the built site carries it: its action, and each field's name and preset value."""
+
+    def __init__(self):
+        super().__init__()
+        self.action, self.fields, self._in_form = "", {}, False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and (attrs.get("action") or "").endswith("/book"):
+            self.action, self._in_form = attrs["action"], True
+        elif self._in_form and tag in ("input", "select", "textarea") and attrs.get("name"):
+            self.fields[attrs["name"]] = attrs.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._in_form = False
+
+
+def test_the_booking_page_the_build_makes_reaches_both_inboxes_without_javascript(service):
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+    root = service.config.root
+    config_file = root / "publisher.toml"
+    config_file.write_text(config_file.read_text().replace('url = "https://massageinyork.co.uk/booking/"',
+                                                           'url = "/booking/"'))
+    (root / "pages").mkdir()
+    (root / "pages" / "booking.md").write_text("---\ntitle: Book a massage\nlayout: booking\n---\nTell me when.\n")
+    built = CliRunner().invoke(main, ["--config", str(root), "build"], catch_exceptions=False)
+    assert built.exit_code == 0, built.output
+    form = _BuiltForm()
+    form.feed((root / "_site" / "booking" / "index.html").read_text(encoding="utf-8"))
+    assert form.action == f"{service.url}/book" and "<script" not in form.rawdata
+    assert {"name", "phone", "email", "service", "when", "area", "message", "website", "page"} <= set(form.fields)
+    sent = service.post(form.action, form.fields | {k: v for k, v in GOOD.items() if k in form.fields})
+    assert sent.status == 303 and service.get(sent.headers["Location"]).status == 200
+    [request], [ack] = service.mails(THERAPIST), service.mails(CLIENT)
+    assert request["Reply-To"] == f"Ann Lee <{CLIENT}>" and "Sore shoulder after running." in bodies(request)[0]
+    assert form.fields["page"] == "https://example.com/booking/" and "https://example.com/booking/" in bodies(ack)[0]
