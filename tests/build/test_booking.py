@@ -95,14 +95,15 @@ def test_the_booking_page_form_follows_the_services_contract(site):
     assert "<script>" not in site.read("booking/index.html")  # (JSON-LD only: the form needs no JavaScript)
 
 
-def test_without_the_service_the_booking_page_offers_phone_and_email_and_check_says_why(site):
+def test_without_a_service_url_the_form_posts_to_the_site_itself_as_the_subscribe_form_does(site):
     site.config(BASIC_TOML + INTERNAL)
     site.run("build")
+    page = Collect(site.read("booking/index.html"))
+    assert page.find("form", action="https://example.com/book", method="post")
+    assert page.find("form", action="https://example.com/subscribe", method="post")
     html = site.read("booking/index.html")
-    assert "<form" not in html.split('class="booking booking-request"')[1].split("</section>")[0]
     assert 'href="tel:+447713250352"' in html and "mailto:david@massageinyork.co.uk" in html
-    result = site.run("check")
-    assert "pages/booking.md:3: warning: the booking form needs the service (publisher serve)" in result.output
+    assert "booking" not in site.run("check").output
 
 
 def test_a_booking_url_inside_the_site_with_no_page_is_a_build_error(site_dir):

@@ -244,11 +244,6 @@ def _booking_settings(site: Site, sources: Sources) -> list[Problem]:
         found.append(Problem(WARNING, f"booking.url {booking.url} is not https: browsers mark the booking page "
                                       "as not secure; use its https:// address", sources.config_name,
                              toml_line(sources.config_text, "booking", "url")))
-    if not config.subscriptions.url:
-        found += [Problem(WARNING, "the booking form needs the service (publisher serve): set url under "
-                                   "[subscriptions] to its address; until then this page shows the phone and "
-                                   "email only", page.source, key_line(sources.posts.get(page.source, ""), "layout"))
-                  for page in site.pages if page.layout == "booking"]
     return found
 
 
