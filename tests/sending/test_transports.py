@@ -19,6 +19,7 @@ from publisher.sending.transports import (
     MaildirTransport,
     SmtpSettings,
     SmtpTransport,
+    mailbox_full,
     mailbox_unknown,
     make_transport,
     parse_smtp_url,
@@ -125,6 +126,18 @@ def test_unknown_mailbox_is_permanent_and_marked_as_such(smtp_server):
 ])
 def test_mailbox_unknown_tells_bounces_from_policy_refusals(code, text, unknown):
     assert mailbox_unknown(code, text) is unknown
+
+
+@pytest.mark.parametrize("reply, full", [
+    ("552 5.2.2 Mailbox full", True),
+    ("452 4.2.2 The email account that you tried to reach is over quota", True),
+    ("552 Requested mail action aborted: exceeded storage allocation", True),
+    ("552 5.3.4 Message size exceeds fixed maximum message size", False),
+    ("550 5.1.1 No such user", False),
+    ("451 4.3.0 Try later", False),
+])
+def test_mailbox_full_tells_a_full_mailbox_from_other_refusals(reply, full):
+    assert mailbox_full(reply) is full
 
 
 def test_dropped_connection_during_data_is_transient_then_reconnects(smtp_server):

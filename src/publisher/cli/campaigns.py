@@ -137,7 +137,8 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
 
 
 def _send_campaign(config, store, newsletter, secret: str, retry_failed: bool, post_id: str | None) -> int:
-    """The campaign part of `send`, under the sending lock; returns how many deliveries failed."""
+    """The campaign part of `send`, under the sending lock; returns how many deliveries failed (a full mailbox
+    aside: that is a warning)."""
     from ..sending.publish import requeue_failed, send_newsletter
     if retry_failed:
         count = requeue_failed(store, newsletter.slug)
@@ -146,7 +147,7 @@ def _send_campaign(config, store, newsletter, secret: str, retry_failed: bool, p
                        "again (never to people who have left since).")
     with delivering(store) as reporter:
         report = send_newsletter(config, store, newsletter, secret, notify=reporter, post_id=post_id)
-    return report.result.failed if report.result else 0
+    return report.result.failed_for_good if report.result else 0
 
 
 def _publishable(config, slug: str):

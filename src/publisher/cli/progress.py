@@ -29,6 +29,7 @@ from .building import print_warnings
 from .words import plural
 
 EVERY_SECONDS = 10.0
+FULL_SHOWN = 5  # full mailboxes named in a campaign's warning; `status SLUG --failed` lists them all
 
 
 class ProgressLines:
@@ -145,7 +146,12 @@ def summarise(report: CampaignReport) -> None:
     rate = (result.sent / result.seconds) if result.seconds else 0.0
     click.secho(f"'{slug}': sent {result.sent}, failed {result.failed}, retried {result.retried}, "
                 f"possible duplicates {result.possible_duplicates}, skipped {result.skipped} "
-                f"in {result.seconds:.2f} s ({rate:,.0f} messages/s)", fg="red" if result.failed else None)
+                f"in {result.seconds:.2f} s ({rate:,.0f} messages/s)", fg="red" if result.failed_for_good else None)
+    if result.full:
+        shown = ", ".join(result.full[:FULL_SHOWN]) + (", ..." if len(result.full) > FULL_SHOWN else "")
+        click.secho(f"Warning: {plural(len(result.full), 'mailbox was', 'mailboxes were')} full ({shown}); "
+                    f"those readers stay subscribed and the next campaign tries again (`publisher status {slug} "
+                    "--failed` shows the replies).", fg="yellow", err=True)
     if result.possible_duplicates:
         click.echo(f"  {plural(result.possible_duplicates, 'message')} may have reached the server before it "
                    "could say so (a run stopped mid-send, or the server answered too late); they were sent again, "

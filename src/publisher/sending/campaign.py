@@ -11,7 +11,9 @@ stops.
 A server that turns connections away (421, or no greeting) is waited out with the same backoff; a worker
 turned away max_attempts times in a row gives up, and when every worker has, the run stops with the rest
 still queued (SendingStopped), as it does at once for what no wait can fix (no such server, TLS or login
-refused). Nothing becomes 'failed' because of the server: only a refusal of one message does that.
+refused). Nothing becomes 'failed' because of the server: only a refusal of one message does that. A refusal
+because the reader's mailbox is full is a failure too, but reported apart (`CampaignResult.full`): the reader
+stays subscribed and the next campaign tries again.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from ..errors import (
     TransientError,
 )
 from ..store import Campaign, Delivery, Store, Subscriber
-from .transports import Transport
+from .transports import Transport, mailbox_full
 
 POLL_SECONDS = 0.2
 UNSURE = "retried, may have arrived"  # the outcome of a retry whose first try may have been delivered
@@ -51,6 +53,19 @@ class CampaignResult:
     possible_duplicates: int
     seconds: float
     skipped: int = 0
+    full: tuple[str, ...] = ()  # of the failed: the addresses whose mailbox was full, in the order they failed
+
+    @property
+    def failed_for_good(self) -> int:
+        """Failures an author should look into: every failure but a full mailbox."""
+        return self.failed - len(self.full)
+
+
+@dataclass(frozen=True)
+class _Full:
+    """A worker's report that a delivery failed because the reader's mailbox is full."""
+
+    email: str
 
 
 @dataclass(frozen=True)
@@ -121,20 +136,21 @@ def send_campaign(store: Store, campaign: Campaign, render: Callable[[Subscriber
     total = store.delivery_counts(campaign.id).queued
     run = _Run(store, campaign.id, render, connect, RateLimiter(rate, clock, sleep), max_attempts, retry_delay,
                now, sleep, return_path)
-    tally, gave_up = _run_workers(run, max(1, min(connections, total)), total, progress)
+    tally, full, gave_up = _run_workers(run, max(1, min(connections, total)), total, progress)
     if gave_up is not None and store.delivery_counts(campaign.id).unfinished:
         raise SendingStopped(f"{gave_up.message}; the server turned each connection away {max_attempts} times "
                              "in a row")
     store.finish_campaign(campaign.id, now=now())
     skipped = store.delivery_counts(campaign.id).skipped - skipped_before
     return CampaignResult(sent=tally["sent"], failed=tally["failed"], retried=tally["retried"] + tally[UNSURE],
-                          possible_duplicates=duplicates + tally[UNSURE], seconds=clock() - started, skipped=skipped)
+                          possible_duplicates=duplicates + tally[UNSURE], seconds=clock() - started, skipped=skipped,
+                          full=tuple(full))
 
 
 def _run_workers(run: _Run, count: int, total: int,
-                 progress: Callable[[int, int], None] | None) -> tuple[Counter, ServerBusy | None]:
-    """Start `count` workers and tally their outcomes (and why the last to give up on the server did so); on any
-    error (or Ctrl-C) stop them all before raising."""
+                 progress: Callable[[int, int], None] | None) -> tuple[Counter, list[str], ServerBusy | None]:
+    """Start `count` workers and tally their outcomes (the full mailboxes among the failures, and why the last
+    to give up on the server did so); on any error (or Ctrl-C) stop them all before raising."""
     workers = [threading.Thread(target=_work, args=(run,), name=f"delivery-{n}", daemon=True) for n in range(count)]
     for worker in workers:
         worker.start()
@@ -147,10 +163,11 @@ def _run_workers(run: _Run, count: int, total: int,
 
 
 def _collect(run: _Run, workers: list[threading.Thread], total: int,
-             progress: Callable[[int, int], None] | None) -> tuple[Counter, ServerBusy | None]:
+             progress: Callable[[int, int], None] | None) -> tuple[Counter, list[str], ServerBusy | None]:
     """Gather outcomes from the workers until all have finished; re-raise the first error one of them hit. A
     worker giving up on a busy server stops only itself: the others may still get through."""
     tally: Counter = Counter()
+    full: list[str] = []
     gave_up = None
     while any(w.is_alive() for w in workers) or not run.outcomes.empty():
         try:
@@ -162,10 +179,13 @@ def _collect(run: _Run, workers: list[threading.Thread], total: int,
         if isinstance(outcome, _GaveUp):
             gave_up = outcome.error
             continue
+        if isinstance(outcome, _Full):
+            full.append(outcome.email)
+            outcome = "failed"
         tally[outcome] += 1
         if progress is not None and outcome in ("sent", "failed"):
             progress(tally["sent"] + tally["failed"], total)
-    return tally, gave_up
+    return tally, full, gave_up
 
 
 def _work(run: _Run) -> None:
@@ -233,16 +253,16 @@ def _wait_for_retries(run: _Run) -> bool:
     return True
 
 
-def _deliver(run: _Run, transport: Transport, delivery: Delivery) -> tuple[str, Delivery | None]:
-    """Send one claimed delivery and record its outcome: 'sent', 'failed', 'retried' or UNSURE (retried, and
-    possibly delivered already). After a send, the record of it also claims the next delivery, which is returned.
+def _deliver(run: _Run, transport: Transport, delivery: Delivery) -> tuple[str | _Full, Delivery | None]:
+    """Send one claimed delivery and record its outcome: 'sent', 'failed' (_Full for a full mailbox), 'retried'
+    or UNSURE (retried, and possibly delivered already). After a send, the record of it also claims the next delivery, which is returned.
     ServerBusy (the delivery released unsent) is left to the worker; any other DeliveryError stops the run."""
     msg, message_id = _render(run, delivery)
     try:
         reply = transport.send(msg, run.return_path(delivery))
     except PermanentError as exc:
         run.store.mark_failed(delivery, exc.reply, exc.mailbox_unknown, now=run.now())
-        return "failed", None
+        return _failed(delivery, exc.reply), None
     except ServerBusy:
         run.store.release(delivery, now=run.now())
         raise
@@ -264,13 +284,18 @@ def _render(run: _Run, delivery: Delivery) -> tuple[EmailMessage, str]:
         raise
 
 
-def _retry_or_fail(run: _Run, delivery: Delivery, error: TransientError) -> str:
+def _failed(delivery: Delivery, reply: str) -> str | _Full:
+    """The outcome of a failed delivery: a full mailbox is told apart from every other failure."""
+    return _Full(delivery.subscriber.email) if mailbox_full(reply) else "failed"
+
+
+def _retry_or_fail(run: _Run, delivery: Delivery, error: TransientError) -> str | _Full:
     """Queue a deferred delivery again after retry_delay * 2^(attempts-1) seconds, or fail it when out of tries.
     One the server may have taken already is flagged in the store and reported as a possible duplicate."""
     now = run.now()
     if delivery.attempts >= run.max_attempts:
         run.store.mark_failed(delivery, error.reply, bounce=False, now=now)
-        return "failed"
+        return _failed(delivery, error.reply)
     delay = run.retry_delay * 2 ** (delivery.attempts - 1)
     run.store.mark_retry(delivery, error.reply, now + dt.timedelta(seconds=delay), possible_duplicate=error.uncertain,
                          now=now)

@@ -110,7 +110,8 @@ class PublishReport:
 
     @property
     def failed(self) -> int:
-        return sum(c.result.failed for c in self.campaigns if c.result is not None)
+        """Failures an author should look into, a full mailbox not among them."""
+        return sum(c.result.failed_for_good for c in self.campaigns if c.result is not None)
 
 
 def _ignore(event: Event) -> None:

@@ -6,6 +6,7 @@ Errors say what the campaign runner should do next:
   ServerBusy      a TransientError of the whole server, not of one message (421, a connection turned away or
                   not greeted): wait before connecting again, and stop the campaign if it goes on;
   PermanentError  give up on this message (5xx replies); `mailbox_unknown` when the address does not exist;
+                  `mailbox_full(reply)` tells a full mailbox (552, X.2.2), tried again by the next campaign;
   DeliveryError   anything else stops the campaign, because it would fail for every message
                   (untrusted certificate, login refused, server unreachable, no STARTTLS on a remote host).
 No message ever contains the SMTP password.
@@ -347,6 +348,17 @@ def mailbox_unknown(code: int, text: str) -> bool:
     if enhanced:
         return enhanced[1] == "1"
     return bool(_UNKNOWN_MAILBOX.search(text))
+
+
+def mailbox_full(reply: str) -> bool:
+    """Whether a refusal ("552 5.2.2 Mailbox full", "452 4.2.2 ... over quota") says the reader's mailbox is full:
+    the enhanced status X.2.2, or a bare 552 without one. It is the reader's problem for now, not the message's
+    nor the list's, so the reader stays subscribed and the next campaign tries again; "552 5.3.4" (the message
+    is too big) is not one."""
+    enhanced = re.search(r"\b[245]\.(\d{1,3})\.(\d{1,3})\b", reply)
+    if enhanced:
+        return enhanced.groups() == ("2", "2")
+    return reply.startswith("552")
 
 
 def _dot_stuffed(payload: bytes) -> bytes:
