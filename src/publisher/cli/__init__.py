@@ -86,9 +86,10 @@ def open_site_store(config):
 
 from . import author as _author  # noqa: E402,F401  (registers preview and check)
 from . import building as _site  # noqa: E402,F401  (registers the site commands)
-from . import campaigns as _campaigns  # noqa: E402,F401  (registers send, publish and status)
+from . import campaigns as _campaigns  # noqa: E402,F401  (registers send and publish)
 from . import feedback as _feedback  # noqa: E402,F401  (registers the inbox command)
 from . import mail as _mail  # noqa: E402,F401  (registers the email command)
 from . import service as _service  # noqa: E402,F401  (registers the serve command)
+from . import status as _status  # noqa: E402,F401  (registers the status command)
 from . import subscribers as _subscribers  # noqa: E402,F401  (registers the subscribers commands)
 from . import consent as _consent  # noqa: E402,F401  (registers invite, show and forget)

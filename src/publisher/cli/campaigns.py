@@ -1,9 +1,10 @@
-"""Campaign commands: `send` one post's newsletter, `publish` the site and every new post's newsletter, `status`."""
+"""Campaign commands: `send` one post's newsletter, `publish` the site and every new post's newsletter."""
 
 from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -97,13 +98,15 @@ def _stopped(store, slug: str, error: SendingStopped) -> DeliveryError:
 
 @main.command()
 @click.argument("slug")
-@click.option("--dry-run", is_flag=True, help="Say who would get the newsletter; send and record nothing.")
+@click.option("--dry-run", is_flag=True, help="List who would get the newsletter; send and record nothing.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --dry-run: write the recipients to this CSV file instead of listing them.")
 @click.option("--test-to", metavar="ADDRESS", help="Send one copy to ADDRESS only, recording nothing.")
 @click.option("--retry-failed", is_flag=True,
               help="Queue the post's failed deliveries again and send them (not to people who have left since, "
                    "nor any the server may have taken).")
 @pass_context
-def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool) -> None:
+def send(ctx, slug: str, dry_run: bool, output: Path | None, test_to: str | None, retry_failed: bool) -> None:
     """Send the newsletter of post SLUG to every active subscriber, once each.
 
     Running it again after a crash, an outage or Ctrl-C resumes where it stopped; a finished campaign sends
@@ -115,13 +118,14 @@ def send(ctx, slug: str, dry_run: bool, test_to: str | None, retry_failed: bool)
         publisher send sciatica-and-lower-back-pain --test-to me@example.com
     """
     from ..sending.publish import compile_for, follow
+    check_output(output, dry_run)
     config = ctx.config
     post = _publishable(config, slug)
     newsletter = compile_for(config, post)
     print_warnings(newsletter.warnings)
     with open_site_store(config) as store:
         if dry_run:
-            return _dry_run_send(config, store, newsletter)
+            return _dry_run_send(config, store, newsletter, output)
         secret = signing_secret(config, store)
         if test_to:
             return _send_test(config, store, newsletter, secret, test_to)
@@ -166,16 +170,43 @@ def _publishable(config, slug: str):
                        "at or after that time mails it", post.source)
 
 
-def _dry_run_send(config, store, newsletter) -> None:
+def _dry_run_send(config, store, newsletter, output: Path | None) -> None:
+    """Who `send` would mail now: every active subscriber, or those a started campaign has still to reach."""
     campaign = store.get_campaign(newsletter.slug)
     if campaign is None:
-        count = store.count_subscribers()["active"]
-        click.echo(f"Would send '{newsletter.subject}' to {plural(count, 'active subscriber')} via "
+        people = store.list_subscribers("active")
+        click.echo(f"Would send '{newsletter.subject}' to {plural(len(people), 'active subscriber')} via "
                    f"{describe_transport(config)}.")
+    else:
+        people = still_queued(store, campaign)
+        click.echo(f"'{newsletter.slug}' was already sent ({campaign.status}); "
+                   f"{plural(len(people), 'delivery', 'deliveries')} left to make via {describe_transport(config)}.")
+    list_recipients(("email", "name"), [(p.email, p.name) for p in people], output)
+
+
+def check_output(output: Path | None, dry_run: bool) -> None:
+    if output is not None and not dry_run:
+        raise click.UsageError("-o/--output writes the list of a --dry-run; add --dry-run, or leave -o out to send")
+
+
+def still_queued(store, campaign) -> list:
+    """The subscribers a started campaign would still mail: queued (or left in flight) and still active."""
+    deliveries = store.list_deliveries(campaign.id, "sending") + store.list_deliveries(campaign.id, "queued")
+    return [d.subscriber for d in sorted(deliveries, key=lambda d: d.id) if d.subscriber.status == "active"]
+
+
+def list_recipients(header: tuple[str, ...], rows: list[tuple[str, ...]], output: Path | None) -> None:
+    """A dry run's recipients: one address a line, indented, or every row as CSV into `output`."""
+    if output is None:
+        for row in rows:
+            click.echo(f"  {row[header.index('email')]}")
         return
-    left = store.delivery_counts(campaign.id).unfinished
-    click.echo(f"'{newsletter.slug}' was already sent ({campaign.status}); {plural(left, 'delivery', 'deliveries')} "
-               f"left to make via {describe_transport(config)}.")
+    from ..service.subscriber_csv import write_rows
+    try:
+        output.write_text(write_rows(header, rows), encoding="utf-8", newline="")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"Wrote {plural(len(rows), 'recipient')} to {output}.")
 
 
 def _send_test(config, store, newsletter, secret: str, address: str) -> None:
@@ -198,9 +229,12 @@ def exit_failed() -> None:
 
 @main.command()
 @click.option("--send-latest", is_flag=True, help="On a site's first publish, mail the newest post too.")
-@click.option("--dry-run", is_flag=True, help="Read the posts and say what would be mailed; write and send nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Read the posts and list what would be mailed to whom; write and send nothing.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --dry-run: write the recipients to this CSV file (post, email, name) instead.")
 @pass_context
-def publish(ctx, send_latest: bool, dry_run: bool) -> None:
+def publish(ctx, send_latest: bool, dry_run: bool, output: Path | None) -> None:
     """Build the site, then mail every post new to the site, once.
 
     The first publish of a site records the posts that exist as its archive and mails none of them; later, a
@@ -212,11 +246,12 @@ def publish(ctx, send_latest: bool, dry_run: bool) -> None:
     Example:
         publisher publish --dry-run
     """
+    check_output(output, dry_run)
     config = ctx.config
     with open_site_store(config) as store:
         try:
             with store.lock(), sigterm_as_ctrl_c():
-                failed = _publish(config, store, send_latest, dry_run)
+                failed = _publish(config, store, send_latest, dry_run, output)
         except Busy:
             click.echo(f"{BUSY}; leaving the work to it (the next publish picks up whatever is left).")
             return
@@ -224,7 +259,7 @@ def publish(ctx, send_latest: bool, dry_run: bool) -> None:
         exit_failed()
 
 
-def _publish(config, store, send_latest: bool, dry_run: bool) -> int:
+def _publish(config, store, send_latest: bool, dry_run: bool, output: Path | None) -> int:
     """The whole publish under the lock: build, then mail (or, dry, say what would be mailed); returns how many
     deliveries failed."""
     from ..build.pipeline import load_site
@@ -235,7 +270,7 @@ def _publish(config, store, send_latest: bool, dry_run: bool) -> int:
     else:
         site = run_build(config).site
     if dry_run:
-        return _show_plan(config, store, plan(store, site, send_latest))
+        return _show_plan(config, store, site, plan(store, site, send_latest), output)
     with delivering(store) as reporter:
         report = publish(config, store, site, lambda: signing_secret(config, store), send_latest=send_latest,
                          notify=reporter)
@@ -244,10 +279,11 @@ def _publish(config, store, send_latest: bool, dry_run: bool) -> int:
     return report.failed
 
 
-def _show_plan(config, store, plan) -> int:
+def _show_plan(config, store, site, plan, output: Path | None) -> int:
+    """What a publish would do, in the order it would: the archive, each new post's recipients, then what is
+    left of campaigns an earlier run did not finish."""
     from ..sending.due import FIRST_RUN
     from .progress import unmailed_reason
-    active = store.count_subscribers()["active"]
     existing = [entry for entry in plan.archive if entry.reason == FIRST_RUN]
     if existing:
         click.echo(f"Would record {plural(len(existing), 'existing post')} as the archive, mailing none of them.")
@@ -255,34 +291,29 @@ def _show_plan(config, store, plan) -> int:
         if entry.reason != FIRST_RUN:
             click.echo(f"Would archive without mailing ({unmailed_reason(entry, config.newsletter.max_age)}): "
                        f"{entry.post.source}")
+    active = store.list_subscribers("active")
+    rows = []
     for post in plan.send:
-        click.echo(f"Would mail '{post.slug}' to {plural(active, 'active subscriber')} via "
+        click.echo(f"Would mail '{post.slug}' to {plural(len(active), 'active subscriber')} via "
                    f"{describe_transport(config)}.")
-    if not plan.send:
+        rows += _rows_of(post.slug, active, output)
+    published = {post.slug for post in site.posts} - {post.slug for post in plan.send}
+    unfinished = [c for c in store.unfinished_campaigns() if c.slug in published]
+    for campaign in unfinished:
+        left = still_queued(store, campaign)
+        click.echo(f"Would finish mailing '{campaign.slug}' to {plural(len(left), 'subscriber')} still queued via "
+                   f"{describe_transport(config)}.")
+        rows += _rows_of(campaign.slug, left, output)
+    if not plan.send and not unfinished:
         click.echo("No new posts to mail.")
+    if output is not None:
+        list_recipients(("post", "email", "name"), rows, output)
     return 0
 
 
-@main.command()
-@pass_context
-def status(ctx) -> None:
-    """List the subscribers by status and every campaign with its delivery counts.
-
-    \b
-    Example:
-        publisher status
-    """
-    config = ctx.config
-    with open_site_store(config) as store:
-        counts = store.count_subscribers()
-        click.echo("Subscribers: " + ", ".join(f"{n} {state}" for state, n in counts.items()))
-        campaigns = store.list_campaigns()
-        if not campaigns:
-            click.echo("No campaigns yet: `publisher publish` mails each new post.")
-            return
-        click.echo(f"{'campaign':<40} {'status':<8} {'sent':>6} {'failed':>6} {'queued':>6} {'skipped':>7}  started")
-        for campaign in campaigns:
-            c = store.delivery_counts(campaign.id)
-            started = campaign.created_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
-            click.echo(f"{campaign.slug[:40]:<40} {campaign.status:<8} {c.sent:>6} {c.failed:>6} "
-                       f"{c.unfinished:>6} {c.skipped:>7}  {started}")
+def _rows_of(slug: str, people: list, output: Path | None) -> list[tuple[str, str, str]]:
+    """One post's recipients as CSV rows, listed at once (indented under its line) when there is no `output`."""
+    rows = [(slug, p.email, p.name) for p in people]
+    if output is None:
+        list_recipients(("post", "email", "name"), rows, None)
+    return rows

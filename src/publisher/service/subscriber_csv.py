@@ -80,6 +80,16 @@ def write_csv(subscribers: Iterable[Subscriber], evidence: Mapping[int, ConsentS
     return out.getvalue()
 
 
+def write_rows(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
+    """A CSV file's text (CRLF lines, as spreadsheets expect); cells that a spreadsheet would run as a formula
+    are prefixed with an apostrophe."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([_defuse(cell) for cell in row] for row in rows)
+    return out.getvalue()
+
+
 def _iso(moment: dt.datetime | None) -> str:
     return moment.isoformat() if moment else ""
 

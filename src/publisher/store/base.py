@@ -122,6 +122,12 @@ class Store(Protocol):
     def delivery_counts(self, campaign_id: int) -> DeliveryCounts:
         """How many of the campaign's deliveries have each status."""
 
+    def list_deliveries(self, campaign_id: int, status: str | None = None) -> list[Delivery]:
+        """The campaign's deliveries in the order they were queued, optionally only those with one status."""
+
+    def left_since(self, campaign_id: int) -> dict[str, int]:
+        """How many of the campaign's recipients have bounced, complained or unsubscribed since it started."""
+
     def finish_campaign(self, campaign_id: int, *, now: Moment) -> bool:
         """Mark the campaign done if no delivery is queued or in flight; returns whether it is done."""
 

@@ -52,7 +52,18 @@ class SqliteCampaigns(SqliteSubscribers):
                           (campaign_id,))
         return DeliveryCounts(**dict(rows))
 
+    def left_since(self, campaign_id: int) -> dict[str, int]:
+        """Of the people the campaign was sent to (or failed to reach), how many have bounced, complained or
+        unsubscribed since it started: their status is one of those and last changed at or after its start."""
+        rows = self._rows(
+            "SELECT s.status, COUNT(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+            " JOIN campaigns c ON c.id = d.campaign_id WHERE d.campaign_id = ? AND d.status IN ('sent', 'failed')"
+            " AND s.status IN ('bounced', 'complained', 'unsubscribed') AND s.updated_at >= c.created_at"
+            " GROUP BY s.status", (campaign_id,))
+        return {"bounced": 0, "complained": 0, "unsubscribed": 0, **dict(rows)}
+
     def list_deliveries(self, campaign_id: int, status: str | None = None) -> list[Delivery]:
+        """The campaign's deliveries in the order they were queued, optionally only those with one status."""
         rows = self._rows(f"{DELIVERY_SELECT} WHERE d.campaign_id = ?1 AND (?2 IS NULL OR d.status = ?2)"
                           " ORDER BY d.id", (campaign_id, status))
         return [delivery_from(row) for row in rows]
