@@ -4,7 +4,8 @@ import pytest
 
 from publisher import clock
 
-pytest_plugins = ["tests.fixtures_site", "tests.fixtures_smtp", "tests.fixtures_browser", "tests.fixtures_mailservers"]
+pytest_plugins = ["tests.fixtures_site", "tests.fixtures_smtp", "tests.fixtures_browser", "tests.fixtures_mailservers",
+                  "tests.fixtures_sns"]
 
 
 @pytest.fixture(autouse=True)

@@ -107,13 +107,14 @@ def press_confirm(service: Service, link: str) -> Reply:
     return service.post(urljoin(link, html.unescape(action)), {})
 
 
-def site_config(root, url: str, extra: str = "", site_url: str = "https://example.com"):
-    """The site's config with the service at `url`; `extra` is appended TOML (more sections)."""
+def site_config(root, url: str, extra: str = "", site_url: str = "https://example.com", env: dict | None = None):
+    """The site's config with the service at `url`; `extra` is appended TOML (more sections), `env` more of the
+    environment."""
     root.mkdir(parents=True, exist_ok=True)
     site = BASIC_TOML.replace('url = "https://example.com"', f'url = "{site_url}"')
     (root / "publisher.toml").write_text(
         f'{site}{BOOKING_TOML}\n[subscriptions]\nurl = "{url}"\nrate_limit = 5\n{extra}', encoding="utf-8")
-    return load_config(root / "publisher.toml", env={"PUBLISHER_SECRET_KEY": SECRET})
+    return load_config(root / "publisher.toml", env={"PUBLISHER_SECRET_KEY": SECRET, **(env or {})})
 
 
 def write_posts(root, count: int) -> None:
@@ -137,13 +138,13 @@ def serving(app, port: int) -> Iterator[None]:
 
 
 @contextmanager
-def running(config, smtp, clock: Clock, proxies: int = 0, busy_timeout: float = BUSY_TIMEOUT_SECONDS
-            ) -> Iterator[Service]:
+def running(config, smtp, clock: Clock, proxies: int = 0, busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+            fetch=None) -> Iterator[Service]:
     """The service for `config` on the port named in its [subscriptions] url, with its own store (which waits
-    `busy_timeout` seconds for another process's lock)."""
+    `busy_timeout` seconds for another process's lock) and `fetch` for Amazon SNS's certificates."""
     store = open_store(config.path(config.database.path), busy_timeout)
     app = create_app(config, store=store, connect=make_transport(config), clock=clock, monotonic=clock.monotonic,
-                     proxies=proxies)
+                     proxies=proxies, fetch=fetch)
     try:
         with serving(app, urlsplit(config.subscribe_base).port):
             yield Service(config.subscribe_base, store, clock, smtp, config)

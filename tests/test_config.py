@@ -181,3 +181,17 @@ def test_a_bounce_address_and_the_inbox_settings_are_checked_with_their_fixes(tm
                          env={"PUBLISHER_IMAP_PASSWORD": "hunter2-secret"})
     assert (config.delivery.bounce_address, config.delivery.soft_bounce_limit) == ("bounces@example.com", 3)
     assert config.secrets.imap_password == "hunter2-secret" and "hunter2" not in repr(config)
+
+
+def test_webhook_settings_are_checked_and_their_secrets_stay_hidden(tmp_path):
+    bad = write(tmp_path, '[site]\ntitle = "T"\nurl = "https://e.com"\n[webhooks]\nses_topic_arn = "my-topic"\n')
+    with pytest.raises(Problems, match=r"webhooks.ses_topic_arn: expected an SNS topic's ARN like 'arn:aws:sns:"):
+        load_config(bad, env={})
+    good = write(tmp_path, '[site]\ntitle = "T"\nurl = "https://e.com"\n[webhooks]\n'
+                           'ses_topic_arn = "arn:aws:sns:eu-west-1:123456789012:ses-feedback"\n')
+    config = load_config(good, env={"PUBLISHER_MAILGUN_SIGNING_KEY": "mailgun-hidden",
+                                    "PUBLISHER_POSTMARK_WEBHOOK_PASSWORD": "postmark-hidden"})
+    assert config.webhooks.ses_topic_arn.endswith(":ses-feedback")
+    assert (config.secrets.mailgun_signing_key, config.secrets.postmark_password) == ("mailgun-hidden",
+                                                                                        "postmark-hidden")
+    assert "hidden" not in repr(config)

@@ -129,6 +129,13 @@ class InboxConfig:
 
 
 @dataclass(frozen=True)
+class WebhooksConfig:
+    """Provider webhooks on `publisher serve`: the Amazon SNS topic SES reports to (its signing keys and
+    passwords come from the environment)."""
+    ses_topic_arn: str = ""
+
+
+@dataclass(frozen=True)
 class DatabaseConfig:
     path: str = "publisher.db"
     busy_timeout: float = 10.0
@@ -171,6 +178,8 @@ class Secrets:
     smtp_url: str = field(default="", repr=False)
     old_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # retired link keys, still accepted
     imap_password: str = field(default="", repr=False)
+    mailgun_signing_key: str = field(default="", repr=False)
+    postmark_password: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -182,6 +191,7 @@ class Config:
     newsletter: NewsletterConfig = NewsletterConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     inbox: InboxConfig = InboxConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
     database: DatabaseConfig = DatabaseConfig()
     subscriptions: SubscriptionsConfig = SubscriptionsConfig()
     dkim: DkimConfig = DkimConfig()
@@ -239,6 +249,7 @@ SECTIONS: dict[str, type] = {
     "newsletter": NewsletterConfig,
     "delivery": DeliveryConfig,
     "inbox": InboxConfig,
+    "webhooks": WebhooksConfig,
     "database": DatabaseConfig,
     "subscriptions": SubscriptionsConfig,
     "dkim": DkimConfig,
@@ -286,6 +297,8 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         old_secret_keys=tuple(key.strip() for key in env.get("PUBLISHER_OLD_SECRET_KEYS", "").split(",")
                               if key.strip()),
         imap_password=env.get("PUBLISHER_IMAP_PASSWORD", ""),
+        mailgun_signing_key=env.get("PUBLISHER_MAILGUN_SIGNING_KEY", ""),
+        postmark_password=env.get("PUBLISHER_POSTMARK_WEBHOOK_PASSWORD", ""),
     )
     return Config(root=path.parent.resolve(), secrets=secrets, **sections)
 
@@ -406,6 +419,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _PROSE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LIST_ID = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)+")
 _DNS_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
+_TOPIC_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
 ADDRESS = re.compile(r"[^\s<>()\[\],;:\\\"@]+@[^\s<>()\[\],;:\\\"@]+")
 # A bounce address gains a tag of up to 40 characters in its local part, which SMTP limits to 64 (mail/verp.py).
 BOUNCE_ADDRESS = re.compile(r"[A-Za-z0-9._-]{1,24}@[A-Za-z0-9.-]+")
@@ -436,6 +450,8 @@ def _check_header_values(path: Path, s: dict, problems: list) -> None:
         ("delivery.bounce_address", s["delivery"].bounce_address, BOUNCE_ADDRESS,
          "an ASCII address whose local part is at most 24 characters, like bounces@example.com"),
         ("booking.notify", s["booking"].notify, ADDRESS, "an email address like bookings@example.com"),
+        ("webhooks.ses_topic_arn", s["webhooks"].ses_topic_arn, _TOPIC_ARN,
+         "an SNS topic's ARN like 'arn:aws:sns:eu-west-1:123456789012:ses-feedback'"),
         ("dkim.selector", dkim.selector, _DNS_NAME, "a DNS label like 'mail' or '2026a'"),
         ("dkim.domain", dkim.domain, _DNS_NAME, "a domain name like 'example.com'"),
     ]

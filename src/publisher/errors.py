@@ -19,6 +19,8 @@ What each becomes:
 | TokenError, TokenExpired | a confirm or unsubscribe link is forged, cut short or too old | the service's "link not valid" or "link expired" page |
 | SignUpError | the subscribe form is filled in wrongly | the form's page with the problem, 400 |
 | BookingError | the booking request form is filled in wrongly | the form again, filled in, with one line per field, 400 |
+| WebhookRefused | a provider's webhook call is unsigned, forged, too old or a replay | 403 and one log line; nothing changes |
+| WebhookInvalid | a genuine webhook call's body cannot be read | 400 and one log line; nothing changes |
 """
 
 from __future__ import annotations
@@ -80,6 +82,15 @@ class BookingError(PublisherError):
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
         self.problems = tuple(problems)
+
+
+class WebhookRefused(PublisherError):
+    """A webhook call that cannot be shown to come from the provider (no or a wrong signature or password, a
+    certificate from elsewhere, a timestamp too old) or that was handled before."""
+
+
+class WebhookInvalid(PublisherError):
+    """A webhook call whose body is not what the provider documents (not JSON, a field of the wrong kind)."""
 
 
 class Busy(PublisherError):

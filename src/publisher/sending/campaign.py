@@ -255,8 +255,8 @@ def _wait_for_retries(run: _Run) -> bool:
 
 def _deliver(run: _Run, transport: Transport, delivery: Delivery) -> tuple[str | _Full, Delivery | None]:
     """Send one claimed delivery and record its outcome: 'sent', 'failed' (_Full for a full mailbox), 'retried'
-    or UNSURE (retried, and possibly delivered already). After a send, the record of it also claims the next delivery, which is returned.
-    ServerBusy (the delivery released unsent) is left to the worker; any other DeliveryError stops the run."""
+    or UNSURE (retried, and possibly delivered already). After a send, the record of it also claims the next
+    delivery, which is returned. ServerBusy (the delivery released unsent) is left to the worker; any other DeliveryError stops the run."""
     msg, message_id = _render(run, delivery)
     try:
         reply = transport.send(msg, run.return_path(delivery))

@@ -9,6 +9,7 @@ one-click unsubscribe (RFC 8058), with pages in the site's own look that work wi
     POST /book               a booking request: emailed to the therapist (Reply-To the client), a copy to the client
     GET  /book/sent          the thank-you page a booking request is redirected to (303)
     GET  /healthz            for the process supervisor: 'ok' while the database can be written, else 503
+    POST /webhooks/PROVIDER  bounces and complaints from Mailgun, Postmark or Amazon SES (service/webhooks.py)
 
 A database that another process holds for longer than its busy timeout gets a 503 page with Retry-After.
 
@@ -52,6 +53,7 @@ from ..store import Store, open_store
 from .booking import Bookings, read_booking
 from .booking_emails import therapist
 from .subscriptions import CONFIRMATIONS_PER_ADDRESS, ONE_CLICK, Subscriptions, read_sign_up
+from .webhooks import add_webhook_routes
 
 MAX_BODY_BYTES = 4_096
 BOOKING_BODY_BYTES = 16_384  # a booking request carries a message of up to 2,000 characters
@@ -149,9 +151,10 @@ class Pages:
 
 def create_app(config: Config, *, store: Store, connect: Callable[[], Transport],
                clock: Callable[[], dt.datetime] = clock_now, monotonic: Callable[[], float] = time.monotonic,
-               proxies: int = 0) -> Flask:
+               proxies: int = 0, fetch: Callable[[str], bytes] | None = None) -> Flask:
     """The service for one site. `connect()` makes a transport for each email; `proxies` is how many reverse
-    proxies in front are trusted for the client's address (X-Forwarded-For) and the public URL."""
+    proxies in front are trusted for the client's address (X-Forwarded-For) and the public URL; `fetch(url)`
+    gets Amazon SNS's signing certificates (and confirms its subscription) over HTTPS."""
     check_keys(config.secrets.secret_key, config.secrets.old_secret_keys)
     env = make_env(config.path(config.paths.templates))
     deliver = single_sender(config, connect)
@@ -164,6 +167,7 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     _add_routes(app, service, limiter, pages, store)
     _add_booking_routes(app, bookings, (ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic),
                                         ClientLimiter(CONFIRMATIONS_PER_ADDRESS, RATE_WINDOW_SECONDS, monotonic)), pages)
+    add_webhook_routes(app, config, store, clock, *([fetch] if fetch else []))
     app.register_error_handler(HTTPException, lambda exc: _error_page(pages, exc))
     app.register_error_handler(DatabaseBusy, lambda exc: _busy_page(pages, exc))
     app.after_request(_security_headers(config))

@@ -179,6 +179,12 @@ class Store(Protocol):
         same transaction, make the subscriber's status stricter if it calls for it (a soft bounce only at
         `soft_bounce_limit` in a row), with a line in their consent history. Never makes anyone more mailable."""
 
+    def call_seen(self, provider: str, call_id: str) -> bool:
+        """Whether a webhook call with this id (a provider's one-time token or message id) was handled before."""
+
+    def note_call(self, provider: str, call_id: str, *, forget_before: Moment, now: Moment) -> None:
+        """Remember a handled webhook call; forget those older than `forget_before`."""
+
     def record_post(self, slug: str, state: str, *, post_id: str | None = None, now: Moment) -> None:
         """Remember that a post was archived (never to be mailed) or sent, and its stable id (kept once set)."""
 

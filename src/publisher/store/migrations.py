@@ -164,6 +164,21 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX feedback_delivery ON feedback (delivery_id, kind);
     CREATE INDEX deliveries_message_id ON deliveries (message_id) WHERE message_id != '';
     """,
+    """
+    CREATE TABLE clicks (
+        campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        count INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (campaign_id, url)
+    );
+    CREATE TABLE webhook_calls (
+        provider TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (provider, call_id)
+    );
+    CREATE INDEX webhook_calls_at ON webhook_calls (at);
+    """,
 )
 _DELIVERY_PROGRESS = ("skipped", "failed", "queued", "sending", "sent")
 
