@@ -104,6 +104,7 @@ class NewsletterConfig:
     max_html_bytes: int = 102_000
     welcome: bool = True
     max_age: dt.timedelta = dt.timedelta(days=7)  # a post first seen older than this is archived, not mailed
+    track_clicks: bool = False
 
 
 @dataclass(frozen=True)

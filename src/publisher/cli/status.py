@@ -76,6 +76,17 @@ def _campaign(config, store, campaign) -> None:
                f"{left['unsubscribed']} unsubscribed.")
     if c.failed:
         click.echo(f"  `publisher status {campaign.slug} --failed` lists the failed addresses and replies.")
+    _clicks(config, store.list_clicks(campaign.id))
+
+
+def _clicks(config, clicks: list[tuple[str, int]]) -> None:
+    """Each tracked link's clicks, the booking button's first (counts only: who clicked is never recorded)."""
+    if not clicks:
+        return
+    booking = config.booking.url
+    click.echo("  Clicks (counted, never who clicked):")
+    for url, count in sorted(clicks, key=lambda link: link[0] != booking):
+        click.echo(f"  {count:>6}  {'booking button: ' if url == booking else ''}{url}")
 
 
 def _failed(store, campaign) -> None:

@@ -10,6 +10,7 @@ says where it stopped, the line.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable
@@ -54,6 +55,12 @@ class Compiled:
     text: str
     frame: Frame
     slot_pattern: re.Pattern
+    boundary: str = ""
+
+    def with_html(self, markup: str) -> Compiled:
+        """The same email with another (normalised) HTML part, prepared once more; the text part unchanged."""
+        body = mime.prepare_html(markup, self.slot_pattern, self.boundary)
+        return dataclasses.replace(self, html=markup, frame=dataclasses.replace(self.frame, html_body=body))
 
 
 def compile_mjml(source: str) -> str:
@@ -76,7 +83,7 @@ def compile_email(draft: Draft, config: Config, env: jinja2.Environment, *,
     boundary = f"=_publisher_{nonce}"
     frame = make_frame(config, draft.subject, mime.prepare_html(markup, slot_pattern, boundary),
                        mime.prepare_text(text, slot_pattern), boundary)
-    return Compiled(html=markup, text=text, frame=frame, slot_pattern=slot_pattern)
+    return Compiled(html=markup, text=text, frame=frame, slot_pattern=slot_pattern, boundary=boundary)
 
 
 def inline_css(markup: str, css: str) -> str:

@@ -26,6 +26,7 @@ from ..config import Config
 from ..content.posts import Post
 from ..errors import ContentError
 from . import mime
+from .clicks import tracked_urls, with_tracked_links
 from .compose import Compiled, Draft, compile_email, compile_mjml
 from .frame import one_line, recipient_values, strip_controls
 from .images import email_image, email_images
@@ -172,6 +173,20 @@ def make_renderer(newsletter: Newsletter, secret: str, clock: Callable[[], dt.da
                           unsubscribe_mailto=mailto(recipient) if mailto else "")
         return sign(msg) if sign else msg
     return render
+
+
+def web_links(newsletter: Newsletter) -> list[str]:
+    """The web links of the newsletter's HTML part, in order, each once (the unsubscribe link is not one)."""
+    return tracked_urls(newsletter.prepared.email.html, newsletter.prepared.email.slot_pattern)
+
+
+def track_links(newsletter: Newsletter, targets: dict[str, str]) -> Newsletter:
+    """The newsletter with each link of its HTML part that `targets` names (by URL) pointing at its target; the
+    plain-text part keeps the direct links. Done once per campaign: every recipient gets the same links."""
+    email = newsletter.prepared.email
+    markup = with_tracked_links(email.html, targets)
+    prepared = dataclasses.replace(newsletter.prepared, email=email.with_html(markup))
+    return dataclasses.replace(newsletter, html=markup, prepared=prepared)
 
 
 def render_web_version(newsletter: Newsletter) -> bytes:

@@ -253,6 +253,8 @@ def send_newsletter(config: Config, store: Store, newsletter: Newsletter, secret
     from ..mail.newsletter import make_renderer
     campaign = store.create_campaign(newsletter.slug, newsletter.subject, now=now())
     store.record_post(newsletter.slug, "sent", post_id=post_id, now=now())
+    if config.newsletter.track_clicks:
+        newsletter = _track_clicks(config, store, campaign.id, newsletter, secret)
     signer = load_signer(config)
     return_path, mailto = _return_addresses(config, secret)
     render = make_renderer(newsletter, secret, now, signer.sign if signer else None, mailto)
@@ -268,6 +270,16 @@ def send_newsletter(config: Config, store: Store, newsletter: Newsletter, secret
     report = CampaignReport(newsletter.slug, result, store.delivery_counts(campaign.id))
     notify(report)
     return report
+
+
+def _track_clicks(config: Config, store: Store, campaign_id: int, newsletter: Newsletter, secret: str) -> Newsletter:
+    """The newsletter whose HTML links go through the service's counting redirect, each link recorded for the
+    campaign (a resumed campaign gets the same links)."""
+    from ..mail.clicks import click_url
+    from ..mail.newsletter import track_links, web_links
+    numbers = store.record_links(campaign_id, web_links(newsletter))
+    base = config.subscribe_base
+    return track_links(newsletter, {url: click_url(base, secret, campaign_id, n, url) for url, n in numbers.items()})
 
 
 def _return_addresses(config: Config, secret: str) -> tuple[Callable[[Delivery], str],

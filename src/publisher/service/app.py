@@ -10,6 +10,7 @@ one-click unsubscribe (RFC 8058), with pages in the site's own look that work wi
     GET  /book/sent          the thank-you page a booking request is redirected to (303)
     GET  /healthz            for the process supervisor: 'ok' while the database can be written, else 503
     POST /webhooks/PROVIDER  bounces and complaints from Mailgun, Postmark or Amazon SES (service/webhooks.py)
+    GET  /c/TOKEN            a newsletter link's counting redirect, with [newsletter] track_clicks (clicks.py)
 
 A database that another process holds for longer than its busy timeout gets a 503 page with Retry-After.
 
@@ -52,6 +53,7 @@ from ..sending.transports import Transport, make_transport
 from ..store import Store, open_store
 from .booking import Bookings, read_booking
 from .booking_emails import therapist
+from .clicks import add_click_route
 from .subscriptions import CONFIRMATIONS_PER_ADDRESS, ONE_CLICK, Subscriptions, read_sign_up
 from .webhooks import add_webhook_routes
 
@@ -168,6 +170,7 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     _add_booking_routes(app, bookings, (ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic),
                                         ClientLimiter(CONFIRMATIONS_PER_ADDRESS, RATE_WINDOW_SECONDS, monotonic)), pages)
     add_webhook_routes(app, config, store, clock, *([fetch] if fetch else []))
+    add_click_route(app, store, config.secrets.secret_key, lambda: pages.render("not_found"))
     app.register_error_handler(HTTPException, lambda exc: _error_page(pages, exc))
     app.register_error_handler(DatabaseBusy, lambda exc: _busy_page(pages, exc))
     app.after_request(_security_headers(config))

@@ -185,6 +185,18 @@ class Store(Protocol):
     def note_call(self, provider: str, call_id: str, *, forget_before: Moment, now: Moment) -> None:
         """Remember a handled webhook call; forget those older than `forget_before`."""
 
+    def record_links(self, campaign_id: int, urls: Iterable[str]) -> dict[str, int]:
+        """Number the campaign's links (keeping numbers given before); every recorded link's number by URL."""
+
+    def click_target(self, campaign_id: int, link: int) -> str | None:
+        """The URL of the campaign's link number `link`; None when the campaign carried no such link."""
+
+    def count_click(self, campaign_id: int, link: int) -> None:
+        """One more click on the campaign's link `link` (never who clicked)."""
+
+    def list_clicks(self, campaign_id: int) -> list[tuple[str, int]]:
+        """(URL, clicks) of each of the campaign's links, in the order they appear in the newsletter."""
+
     def record_post(self, slug: str, state: str, *, post_id: str | None = None, now: Moment) -> None:
         """Remember that a post was archived (never to be mailed) or sent, and its stable id (kept once set)."""
 

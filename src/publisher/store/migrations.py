@@ -167,9 +167,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE clicks (
         campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+        link INTEGER NOT NULL,
         url TEXT NOT NULL,
         count INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (campaign_id, url)
+        PRIMARY KEY (campaign_id, link),
+        UNIQUE (campaign_id, url)
     );
     CREATE TABLE webhook_calls (
         provider TEXT NOT NULL,

@@ -1,7 +1,7 @@
 """The SQLite store: one database file, opened with `open_sqlite`, and the site's sending lock beside it.
 
 The store is one class built from one part per group of tables (subscribers, then campaigns and deliveries,
-then feedback on deliveries, then posts and settings here), each part in its own module, so that each stays short and every part shares
+then feedback on deliveries, then click counts, then posts and settings here), each part in its own module, so that each stays short and every part shares
 the one connection and its transactions (a delivery recorded and the next one claimed commit together).
 """
 
@@ -18,7 +18,7 @@ from ..errors import Busy, ConfigError
 from .migrations import migrate, migration_due, schema_version
 from .records import POST_STATES, Moment, PublishedPost, check_value
 from .sqlite_connection import BUSY_TIMEOUT_SECONDS, database_errors, stamp
-from .sqlite_feedback import SqliteFeedback
+from .sqlite_clicks import SqliteClicks
 
 
 def open_sqlite(path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> SqliteStore:
@@ -60,7 +60,7 @@ def check_database_path(path: Path) -> None:
                           f"(mkdir -p {path.parent}) or correct the path in publisher.toml")
 
 
-class SqliteStore(SqliteFeedback):
+class SqliteStore(SqliteClicks):
     """The Store protocol over one SQLite file. Build it with `open_sqlite`; close it (or use `with`) when done."""
 
     @property
