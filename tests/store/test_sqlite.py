@@ -343,3 +343,27 @@ def test_unfinished_campaigns_are_those_with_deliveries_left(tmp_path):
         done = store.create_campaign("empty", "Nobody", now=NOW)
         assert store.finish_campaign(done.id, now=NOW)
         assert [c.slug for c in store.unfinished_campaigns()] == ["one"]
+
+
+def test_a_campaigns_links_keep_their_numbers_when_recorded_again_and_count_only_clicks(store):
+    campaign = store.create_campaign("news", "News", now=NOW)
+    first = store.record_links(campaign.id, ["https://example.com/a", "https://example.com/b"])
+    again = store.record_links(campaign.id, ["https://example.com/c", "https://example.com/b", "https://example.com/a"])
+    assert first == {"https://example.com/a": 1, "https://example.com/b": 2}
+    assert again == {**first, "https://example.com/c": 3}
+    store.count_click(campaign.id, 2)
+    store.count_click(campaign.id, 2)
+    store.count_click(campaign.id, 9)
+    assert store.click_target(campaign.id, 3) == "https://example.com/c" and store.click_target(campaign.id, 9) is None
+    assert store.list_clicks(campaign.id) == [("https://example.com/a", 0), ("https://example.com/b", 2),
+                                              ("https://example.com/c", 0)]
+    other = store.create_campaign("more", "More", now=NOW)
+    assert store.record_links(other.id, ["https://example.com/b"]) == {"https://example.com/b": 1}
+
+
+def test_a_webhook_call_is_remembered_until_it_is_too_old_to_be_accepted(store):
+    store.note_call("mailgun", "token-1", forget_before=NOW, now=NOW)
+    assert store.call_seen("mailgun", "token-1") and not store.call_seen("amazon-sns", "token-1")
+    later = NOW + dt.timedelta(hours=1)
+    store.note_call("mailgun", "token-2", forget_before=later - dt.timedelta(minutes=30), now=later)
+    assert not store.call_seen("mailgun", "token-1") and store.call_seen("mailgun", "token-2")
