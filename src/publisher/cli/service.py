@@ -1,5 +1,5 @@
-"""Service command: `serve` runs the subscription service (sign-up, confirm, one-click unsubscribe) and takes
-booking requests, on waitress."""
+"""Service command: `serve` runs the subscription service (sign-up, confirm, one-click unsubscribe, webhooks, click
+redirects) and takes booking requests, on waitress."""
 
 from __future__ import annotations
 
@@ -25,9 +25,11 @@ MAX_REQUEST_BYTES = 65_536  # waitress refuses bigger bodies before they reach t
 def serve(ctx, host: str, port: int, proxies: int, threads: int) -> None:
     """Run the subscription service that the site's subscribe form posts to.
 
-    It confirms new subscribers by email (double opt-in), sends the welcome email, and handles the
-    newsletter's one-click unsubscribe links, using the same database and mail settings as `publish`.
-    It also takes the booking form's requests (POST /book) and emails them to [booking] notify or email.
+    It confirms new subscribers by email (double opt-in), sends the welcome email, handles the
+    newsletter's one-click unsubscribe links, takes bounces and complaints from Mailgun, Postmark or Amazon
+    SES at /webhooks/PROVIDER once set up, and counts clicks with [newsletter] track_clicks, using the same
+    database and mail settings as `publish`. It also takes the booking form's requests (POST /book) and
+    emails them to [booking] notify or email.
     PUBLISHER_SECRET_KEY must be set, to the same value `publish` uses.
 
     \b
