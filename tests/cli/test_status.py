@@ -117,12 +117,14 @@ def test_a_dry_run_of_a_half_sent_campaign_lists_only_who_is_left(site_dir, smtp
 
 def test_publish_dry_run_lists_the_recipients_of_each_new_post_and_writes_a_csv(site_dir):
     emails = add_readers(site_dir, 2)
+    assert site_dir.run("subscribers", "add", "eve@example.com", "--name", "=HYPERLINK(\"x\")", env=ENV).exit_code == 0
+    emails.append("eve@example.com")
     site_dir.run("publish", env=ENV)
     site_dir.post("news.md", post_text("News", "2025-01-10"))
     dry = site_dir.run("publish", "--dry-run", env=ENV)
-    assert "Would mail 'news' to 2 active subscribers" in dry.output
+    assert "Would mail 'news' to 3 active subscribers" in dry.output
     assert [line.strip() for line in dry.output.splitlines() if "@" in line] == emails
     target = site_dir.root / "who.csv"
     written = site_dir.run("publish", "--dry-run", "-o", str(target), env=ENV)
     assert written.exit_code == 0 and target.read_text(encoding="utf-8").splitlines() == \
-        ["post,email,name"] + [f"news,{email}," for email in emails]
+        ["post,email,name"] + [f"news,{email}," for email in emails[:2]] + ['news,eve@example.com,"\'=HYPERLINK(""x"")"']
