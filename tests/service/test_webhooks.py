@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -15,7 +16,7 @@ import json
 import pytest
 
 from publisher.errors import WebhookRefused
-from publisher.feedback.providers.sns import check_sns_url
+from publisher.feedback.providers.sns import Certificates, check_sns_url
 from publisher.mail.verp import bounce_address
 
 from ..fixtures_smtp import free_port
@@ -320,3 +321,18 @@ def test_a_provider_that_is_not_set_up_answers_404(tmp_path, smtp_server):
         for provider in ("mailgun", "postmark", "ses", "sendgrid"):
             reply = post_json(service, f"/webhooks/{provider}", {"event-data": {}})
             assert reply.status == 404 and "set up" in reply.text
+
+
+def test_genuine_calls_whose_body_is_not_what_the_provider_documents_get_400(hooks, fake_sns):
+    garbled = post_json(hooks, "/webhooks/ses", fake_sns.sign(sns_notification("{not json")))
+    no_email = post_json(hooks, "/webhooks/postmark", {**postmark_bounce(READERS[0]), "Email": None}, POSTMARK)
+    no_time = post_json(hooks, "/webhooks/postmark", {**postmark_bounce(READERS[0]), "BouncedAt": "yesterday"},
+                        POSTMARK)
+    assert (garbled.status, no_email.status, no_time.status) == (400, 400, 400)
+    assert "'Email' is missing" in no_email.text and "'yesterday' is not a time" in no_time.text
+    assert set(statuses(hooks).values()) == {"active"}
+
+
+def test_a_certificate_outside_its_validity_is_refused(fake_sns):
+    with pytest.raises(WebhookRefused, match="not valid now"):
+        Certificates(fake_sns.fetch).public_key(CERT_URL, dt.datetime(2019, 12, 31, tzinfo=dt.UTC))
