@@ -27,6 +27,7 @@ from publisher.feedback.providers.sns import fetch_https, string_to_sign
 
 CERT_PATH = "/SimpleNotificationService-0000000000000000000000.pem"
 CERT_URL = f"https://sns.eu-west-1.amazonaws.com{CERT_PATH}"
+MOVED_PATH = "/moved.pem"  # answers with a redirect to the certificate
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:ses-feedback"
 
 
@@ -59,6 +60,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.requested.append(self.path)
+        if self.path == MOVED_PATH:
+            self.send_response(302)
+            self.send_header("Location", CERT_PATH)
+            self.end_headers()
+            return
         body = self.files.get(urlsplit(self.path).path)
         self.send_response(200 if body is not None else 404)
         self.end_headers()

@@ -336,3 +336,10 @@ def test_genuine_calls_whose_body_is_not_what_the_provider_documents_get_400(hoo
 def test_a_certificate_outside_its_validity_is_refused(fake_sns):
     with pytest.raises(WebhookRefused, match="not valid now"):
         Certificates(fake_sns.fetch).public_key(CERT_URL, dt.datetime(2019, 12, 31, tzinfo=dt.UTC))
+
+
+@pytest.mark.parametrize("path", ["/moved.pem", "/missing.pem"])
+def test_a_certificate_url_that_redirects_or_is_missing_is_refused(fake_sns, path):
+    with pytest.raises(WebhookRefused, match="could not fetch"):
+        Certificates(fake_sns.fetch).public_key(f"https://sns.eu-west-1.amazonaws.com{path}", START)
+    assert fake_sns.requested == [path]

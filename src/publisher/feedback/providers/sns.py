@@ -60,10 +60,20 @@ def check_sns_url(url: str, what: str) -> str:
     return url
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: what is fetched is exactly the URL that was checked."""
+
+    def redirect_request(self, *args, **kwargs) -> None:
+        return None
+
+
 def fetch_https(url: str, context: ssl.SSLContext | None = None, timeout: float = 10.0) -> bytes:
-    """GET an https URL (certificate verified), at most MAX_FETCH_BYTES; WebhookRefused when it fails."""
+    """GET an https URL (certificate verified, no redirects), at most MAX_FETCH_BYTES; WebhookRefused when it
+    fails."""
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context or ssl.create_default_context()),
+                                         _NoRedirects)
     try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context or ssl.create_default_context()) as reply:
+        with opener.open(url, timeout=timeout) as reply:
             return reply.read(MAX_FETCH_BYTES)
     except (OSError, ValueError) as exc:
         raise WebhookRefused(f"{NAME}: could not fetch {url} ({exc})") from None
