@@ -172,12 +172,15 @@ def test_postmark_hard_bounce_and_spam_complaint_change_those_readers(hooks):
     assert statuses(hooks) == {READERS[0]: "bounced", READERS[1]: "active", READERS[2]: "complained"}
 
 
-def test_postmark_transient_bounces_count_and_the_same_record_twice_counts_once(hooks):
+def test_postmark_transient_bounces_count_and_a_replayed_record_gets_403(hooks):
     first = post_json(hooks, "/webhooks/postmark", postmark_bounce(READERS[1], "Transient", 7), POSTMARK)
     again = post_json(hooks, "/webhooks/postmark", postmark_bounce(READERS[1], "Transient", 7), POSTMARK)
     auto = post_json(hooks, "/webhooks/postmark", postmark_bounce(READERS[0], "AutoResponder", 8), POSTMARK)
-    assert "1 counted" in first.text and "1 repeat" in again.text and "nothing to apply" in auto.text
+    assert "1 counted" in first.text and again.status == 403 and "nothing to apply" in auto.text
     assert set(statuses(hooks).values()) == {"active"}
+    hooks.clock.advance(dt.timedelta(days=31))
+    later = post_json(hooks, "/webhooks/postmark", postmark_bounce(READERS[1], "Transient", 7), POSTMARK)
+    assert later.status == 200 and "1 repeat" in later.text
 
 
 @pytest.mark.parametrize("headers", [{}, basic("postmark", "guess"), basic("admin", POSTMARK_PASSWORD),

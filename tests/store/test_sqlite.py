@@ -363,7 +363,11 @@ def test_a_campaigns_links_keep_their_numbers_when_recorded_again_and_count_only
 
 def test_a_webhook_call_is_remembered_until_it_is_too_old_to_be_accepted(store):
     store.note_call("mailgun", "token-1", forget_before=NOW, now=NOW)
-    assert store.call_seen("mailgun", "token-1") and not store.call_seen("amazon-sns", "token-1")
+    assert store.call_seen("mailgun", "token-1", since=NOW) and not store.call_seen("amazon-sns", "token-1", since=NOW)
     later = NOW + dt.timedelta(hours=1)
+    assert not store.call_seen("mailgun", "token-1", since=later - dt.timedelta(minutes=30))
     store.note_call("mailgun", "token-2", forget_before=later - dt.timedelta(minutes=30), now=later)
-    assert not store.call_seen("mailgun", "token-1") and store.call_seen("mailgun", "token-2")
+    assert not store.call_seen("mailgun", "token-1", since=NOW) and store.call_seen("mailgun", "token-2", since=NOW)
+    store.note_call("postmark", "postmark:7", forget_before=later - dt.timedelta(days=30), now=later)
+    store.note_call("mailgun", "token-3", forget_before=later + dt.timedelta(days=1), now=later)
+    assert store.call_seen("postmark", "postmark:7", since=NOW)

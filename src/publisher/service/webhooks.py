@@ -5,8 +5,8 @@ applied to the list as the bounce mailbox's reports are (`feedback.events.apply_
     POST /webhooks/postmark   HTTP Basic user 'postmark', password PUBLISHER_POSTMARK_WEBHOOK_PASSWORD
     POST /webhooks/ses        an SNS message from [webhooks] ses_topic_arn, signed by SNS
 
-A provider that is not set up answers 404. A call that is unsigned, forged, too old or a replay answers 403
-and changes nothing; a genuine call whose body is not what the provider documents answers 400. Each refusal
+A provider that is not set up answers 404. A call that is unsigned, forged, too old or a replay (a call
+handled before: Mailgun's token, SNS's MessageId, Postmark's record ID) answers 403 and changes nothing; a genuine call whose body is not what the provider documents answers 400. Each refusal
 is one line in the log, without any secret.
 """
 
@@ -40,22 +40,29 @@ class Webhooks:
         """Apply a Mailgun event once its signature, age and one-time token are checked."""
         now = self.clock()
         call = mailgun.read_call(body, self.config.secrets.mailgun_signing_key, now, self._bounce_address)
-        self._refuse_replay(mailgun.NAME, call.token)
+        self._refuse_replay(mailgun.NAME, call.token, 2 * mailgun.MAX_AGE)
         said = self._apply(call.events)
         self.store.note_call(mailgun.NAME, call.token, forget_before=now - 2 * mailgun.MAX_AGE, now=now)
         return said
 
     def postmark(self, body: bytes, authorization: str) -> str:
-        """Apply a Postmark bounce or spam complaint once the call's password is checked."""
+        """Apply a Postmark bounce or spam complaint once the call's password is checked, and once only (a
+        record's ID seen again within postmark.REMEMBER is a replay)."""
         postmark.check_password(authorization, self.config.secrets.postmark_password)
-        return self._apply(postmark.read_call(body))
+        now, events = self.clock(), postmark.read_call(body)
+        for event in events:
+            self._refuse_replay(postmark.NAME, event.key, postmark.REMEMBER)
+        said = self._apply(events)
+        for event in events:
+            self.store.note_call(postmark.NAME, event.key, forget_before=now - postmark.REMEMBER, now=now)
+        return said
 
     def ses(self, body: bytes) -> str:
         """Apply an SES notification, or confirm the SNS subscription, once the SNS message is verified."""
         now = self.clock()
         message = sns.read_message(body, self.config.webhooks.ses_topic_arn, self.certificates, now)
         message_id = str(message.get("MessageId") or "")
-        self._refuse_replay(sns.NAME, message_id)
+        self._refuse_replay(sns.NAME, message_id, 2 * sns.MAX_AGE)
         if message["Type"] == sns.NOTIFICATION:
             said = self._apply(ses.events_of(message.get("Message"), self._bounce_address))
         else:
@@ -67,8 +74,8 @@ class Webhooks:
     def _bounce_address(self) -> str:
         return self.config.delivery.bounce_address
 
-    def _refuse_replay(self, provider: str, call_id: str) -> None:
-        if self.store.call_seen(provider, call_id):
+    def _refuse_replay(self, provider: str, call_id: str, remember: dt.timedelta) -> None:
+        if self.store.call_seen(provider, call_id, since=self.clock() - remember):
             raise WebhookRefused(f"{provider}: this call ({call_id[:60]}) was handled before; a replay changes "
                                  "nothing")
 

@@ -179,11 +179,12 @@ class Store(Protocol):
         same transaction, make the subscriber's status stricter if it calls for it (a soft bounce only at
         `soft_bounce_limit` in a row), with a line in their consent history. Never makes anyone more mailable."""
 
-    def call_seen(self, provider: str, call_id: str) -> bool:
-        """Whether a webhook call with this id (a provider's one-time token or message id) was handled before."""
+    def call_seen(self, provider: str, call_id: str, *, since: Moment) -> bool:
+        """Whether a webhook call with this id (a provider's one-time token or message id) was handled at or
+        after `since`."""
 
     def note_call(self, provider: str, call_id: str, *, forget_before: Moment, now: Moment) -> None:
-        """Remember a handled webhook call; forget those older than `forget_before`."""
+        """Remember a handled webhook call; forget the provider's calls older than `forget_before`."""
 
     def record_links(self, campaign_id: int, urls: Iterable[str]) -> dict[str, int]:
         """Number the campaign's links (keeping numbers given before); every recorded link's number by URL."""

@@ -179,7 +179,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         at TEXT NOT NULL,
         PRIMARY KEY (provider, call_id)
     );
-    CREATE INDEX webhook_calls_at ON webhook_calls (at);
+    CREATE INDEX webhook_calls_at ON webhook_calls (provider, at);
     """,
 )
 _DELIVERY_PROGRESS = ("skipped", "failed", "queued", "sending", "sent")

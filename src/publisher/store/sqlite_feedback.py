@@ -71,15 +71,17 @@ class SqliteFeedback(SqliteCampaigns):
         return FeedbackOutcome(new=new, status_before=status, status_after=after, soft_bounces=streak)
 
 
-    def call_seen(self, provider: str, call_id: str) -> bool:
-        """Whether a webhook call with this id (a provider's one-time token or message id) was handled before."""
-        return bool(self._rows("SELECT 1 FROM webhook_calls WHERE provider = ? AND call_id = ?", (provider, call_id)))
+    def call_seen(self, provider: str, call_id: str, *, since: Moment) -> bool:
+        """Whether a webhook call with this id (a provider's one-time token or message id) was handled at or
+        after `since`."""
+        return bool(self._rows("SELECT 1 FROM webhook_calls WHERE provider = ? AND call_id = ? AND at >= ?",
+                               (provider, call_id, stamp(since))))
 
     def note_call(self, provider: str, call_id: str, *, forget_before: Moment, now: Moment) -> None:
-        """Remember a handled webhook call, so that the same call again is refused; calls older than
-        `forget_before` (too old to be accepted anyway) are forgotten."""
+        """Remember a handled webhook call, so that the same call again is refused; the provider's calls older
+        than `forget_before` (too old to be accepted, or to be retried, anyway) are forgotten."""
         with self._write() as conn:
-            conn.execute("DELETE FROM webhook_calls WHERE at < ?", (stamp(forget_before),))
+            conn.execute("DELETE FROM webhook_calls WHERE provider = ? AND at < ?", (provider, stamp(forget_before)))
             conn.execute("INSERT INTO webhook_calls (provider, call_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                          (provider, call_id, stamp(now)))
 

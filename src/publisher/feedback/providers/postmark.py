@@ -1,7 +1,9 @@
 """Postmark's bounce and spam complaint webhooks. Postmark signs nothing: its documented protection is HTTP
 Basic authentication, the user name and password written into the webhook's URL
 (https://postmark:PASSWORD@example.com/webhooks/postmark), checked here against
-PUBLISHER_POSTMARK_WEBHOOK_PASSWORD. The same record sent twice (Postmark retries) is applied once, by its ID.
+PUBLISHER_POSTMARK_WEBHOOK_PASSWORD. Postmark resends a call only when it was not answered 200, so the
+same record ID again within REMEMBER is refused as a replay by the caller (and after that, it is still
+applied once only, by its ID).
 
 A bounce of Type HardBounce or BadEmailAddress is a hard bounce; Transient, SoftBounce and DnsError are soft
 bounces; a SpamComplaint record is a complaint. Auto-responders, blocks of the message itself, challenge
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hmac
 
 from ...errors import WebhookRefused
@@ -27,6 +30,7 @@ NAME = "postmark"
 USER = "postmark"
 HARD = ("HardBounce", "BadEmailAddress")
 SOFT = ("Transient", "SoftBounce", "DnsError")
+REMEMBER = dt.timedelta(days=30)
 
 
 def check_password(authorization: str, password: str) -> None:
