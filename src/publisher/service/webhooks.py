@@ -6,8 +6,9 @@ applied to the list as the bounce mailbox's reports are (`feedback.events.apply_
     POST /webhooks/ses        an SNS message from [webhooks] ses_topic_arn, signed by SNS
 
 A provider that is not set up answers 404. A call that is unsigned, forged, too old or a replay (a call
-handled before: Mailgun's token, SNS's MessageId, Postmark's record ID) answers 403 and changes nothing; a genuine call whose body is not what the provider documents answers 400. Each refusal
-is one line in the log, without any secret.
+handled before: Mailgun's token, SNS's MessageId, Postmark's record ID) answers 403 and changes nothing; a
+genuine call whose body is not what the provider documents answers 400. Each refusal is one line in the
+log, without any secret.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The SQLite store: one database file, opened with `open_sqlite`, and the site's sending lock beside it.
 
 The store is one class built from one part per group of tables (subscribers, then campaigns and deliveries,
-then feedback on deliveries, then click counts, then posts and settings here), each part in its own module, so that each stays short and every part shares
-the one connection and its transactions (a delivery recorded and the next one claimed commit together).
+then feedback on deliveries, then click counts, then posts and settings here), each part in its own module,
+so that each stays short and every part shares the one connection and its transactions (a delivery recorded
+and the next one claimed commit together).
 """
 
 from __future__ import annotations
