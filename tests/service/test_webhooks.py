@@ -282,12 +282,15 @@ def test_sns_messages_that_are_not_from_our_topic_get_403_and_change_nothing(hoo
                                           "Timestamp": "2025-01-15T10:59:00.000Z"}),
         "replayed": lambda m: m,
     }
+    expected = statuses(hooks)
     if tamper == "replayed":
-        post_json(hooks, "/webhooks/ses", copy.deepcopy(message))
-        hooks.store.set_subscriber_status(READERS[0], "active", now=START)
+        assert post_json(hooks, "/webhooks/ses", copy.deepcopy(message)).status == 200
+        expected = statuses(hooks)
+        assert expected[READERS[0]] == "bounced"
     reply = post_json(hooks, "/webhooks/ses", changes[tamper](message))
     assert reply.status == 403
-    assert set(statuses(hooks).values()) == {"active"}
+    assert statuses(hooks) == expected
+    assert len([e for e in hooks.store.consent_history(READERS[0]) if e.kind == "bounced"]) == (tamper == "replayed")
     assert all(path.startswith("/SimpleNotificationService") for path in fake_sns.requested)
 
 
