@@ -35,6 +35,14 @@ def test_a_tag_made_for_another_purpose_number_or_key_is_refused():
             read_tag(SECRET, forged, purpose)
 
 
+def test_a_tag_made_with_a_key_since_retired_is_read_with_the_old_keys_given_and_only_then():
+    old = "the-key-before-the-rotation-1234"
+    tag = make_tag(old, BOUNCE, 42)
+    assert read_tag((SECRET, old), tag, BOUNCE).number == 42
+    with pytest.raises(TokenError):
+        read_tag((SECRET,), tag, BOUNCE)
+
+
 def test_only_our_own_address_with_a_tag_is_found():
     assert find_tag("bounces@example.com", "To: notbounces+1-abc@example.com, bounces@example.com") == ""
     assert find_tag("bounces@example.com", "bounces+7-aaaaaaaaaaaaaaaa@example.org") == ""

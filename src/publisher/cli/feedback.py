@@ -39,8 +39,9 @@ def inbox(ctx, dry_run: bool) -> None:
     box = open_mailbox(config.path(i.maildir) if i.maildir else None, imap)
     try:
         with open_site_store(config) as store:
-            settings = InboxSettings(config.delivery.bounce_address, signing_secret(config, store),
-                                     config.delivery.soft_bounce_limit, clock.now, dry_run)
+            keys = (signing_secret(config, store), *config.secrets.old_secret_keys)
+            settings = InboxSettings(config.delivery.bounce_address, keys, config.delivery.soft_bounce_limit,
+                                     clock.now, dry_run)
             handled = process_inbox(box, store, settings, _report)
     finally:
         box.close()

@@ -12,7 +12,7 @@ second time, and applying never makes anyone more mailable.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import TokenError
@@ -66,14 +66,14 @@ class FeedbackSummary:
         return sum(1 for a in self.applied if a.result == result)
 
 
-def apply_events(store: Store, events: Iterable[FeedbackEvent], now: dt.datetime, *, secret: str,
+def apply_events(store: Store, events: Iterable[FeedbackEvent], now: dt.datetime, *, secret: str | Sequence[str],
                  soft_bounce_limit: int = 3) -> FeedbackSummary:
     """Apply each event to the subscriber it is about (see the module's docstring for how it is found)."""
     return FeedbackSummary(tuple(apply_event(store, event, now, secret=secret, soft_bounce_limit=soft_bounce_limit)
                                  for event in events))
 
 
-def apply_event(store: Store, event: FeedbackEvent, now: dt.datetime, *, secret: str,
+def apply_event(store: Store, event: FeedbackEvent, now: dt.datetime, *, secret: str | Sequence[str],
                 soft_bounce_limit: int = 3) -> Applied:
     """Apply one event: a hard bounce, a complaint or an unsubscribe at once, a soft bounce when it is the
     `soft_bounce_limit`th in a row; nothing at all when it cannot be matched to a delivery of ours."""
@@ -97,7 +97,7 @@ def apply_event(store: Store, event: FeedbackEvent, now: dt.datetime, *, secret:
 
 
 def find_recipient(store: Store, event: FeedbackEvent,
-                   secret: str) -> tuple[Subscriber, Delivery | None, str] | None:
+                   secret: str | Sequence[str]) -> tuple[Subscriber, Delivery | None, str] | None:
     """The subscriber the event is about, the delivery if known, and a note for the record when the match was
     only by address; None when it matches nothing of ours; TokenError for a tag that is not genuine."""
     if event.tag:
@@ -118,7 +118,7 @@ def _bracketed(message_id: str) -> str:
     return f"<{message_id.strip().strip('<>').strip()}>"
 
 
-def _by_tag(store: Store, event: FeedbackEvent, secret: str) -> tuple[Subscriber, Delivery | None, str] | None:
+def _by_tag(store: Store, event: FeedbackEvent, secret: str | Sequence[str]) -> tuple[Subscriber, Delivery | None, str] | None:
     """An unsubscribe request's tag names a subscriber; every other report's names a delivery."""
     if event.kind == UNSUBSCRIBE_REQUEST:
         subscriber = store.get_subscriber_by_id(read_tag(secret, event.tag, UNSUBSCRIBE).number)

@@ -9,7 +9,7 @@ look at. Running it twice changes nothing the second time; a dry run reads and r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import TokenError
@@ -38,7 +38,7 @@ class InboxSettings:
     tags, the soft-bounce limit, the clock and whether this is a dry run."""
 
     bounce_address: str
-    secret: str
+    secret: str | Sequence[str]
     soft_bounce_limit: int
     now: Callable[[], dt.datetime]
     dry_run: bool = False

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hmac
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import TokenError
@@ -68,13 +69,16 @@ def find_tag(base: str, text: str) -> str:
     return found[1].lower() if found else ""
 
 
-def read_tag(secret: str, tag: str, purpose: str) -> Tag:
-    """What a tag made for `purpose` names; TokenError when it is garbled, altered or made for another purpose."""
+def read_tag(secret: str | Sequence[str], tag: str, purpose: str) -> Tag:
+    """What a tag made for `purpose` names; TokenError when it is garbled, altered or made for another purpose.
+    `secret` may be several keys (the current one and those in PUBLISHER_OLD_SECRET_KEYS): a bounce of mail sent
+    before a key was changed still names its delivery."""
     shape = _TAG.fullmatch(tag.strip().lower())
     if shape is None or bool(shape[1]) != (purpose == UNSUBSCRIBE):
         raise TokenError(f"the tag {tag!r} is not one of ours for {purpose}")
     number = int(shape[2])
-    if not hmac.compare_digest(shape[3], _mac(check_secret(secret), purpose, number)):
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    if not any(hmac.compare_digest(shape[3], _mac(check_secret(key), purpose, number)) for key in keys):
         raise TokenError(f"the tag {tag!r} does not carry this site's signature: it was altered or forged")
     return Tag(purpose, number)
 

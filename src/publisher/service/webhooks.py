@@ -80,8 +80,12 @@ class Webhooks:
             raise WebhookRefused(f"{provider}: this call ({call_id[:60]}) was handled before; a replay changes "
                                  "nothing")
 
+    def _keys(self) -> tuple[str, ...]:
+        """The keys a bounce tag may be signed with: the current one, then those retired since."""
+        return (self.config.secrets.secret_key, *self.config.secrets.old_secret_keys)
+
     def _apply(self, events: tuple[FeedbackEvent, ...]) -> str:
-        summary = apply_events(self.store, events, self.clock(), secret=self.config.secrets.secret_key,
+        summary = apply_events(self.store, events, self.clock(), secret=self._keys(),
                                soft_bounce_limit=self.config.delivery.soft_bounce_limit)
         results = Counter(applied.result for applied in summary.applied)
         return ", ".join(f"{n} {result}" for result, n in results.items()) or "nothing to apply"
