@@ -31,6 +31,7 @@ def test_a_token_passes_only_for_its_campaign_link_and_url():
         check_click(SECRET, read_click_token(f"7-2-{moved.mac}"), url)
     with pytest.raises(TokenError):
         check_click("another-secret-that-is-long-enough", token, url)
+    check_click(("another-secret-that-is-long-enough", SECRET), token, url)  # a key retired since still counts
 
 
 @pytest.mark.parametrize("token", ["", "7-2", "7-2-ABCDEFGHIJKLMNOP", "x-2-abcdefghijklmnop", "7-2-abcdefghijklmnop1",

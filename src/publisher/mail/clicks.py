@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import TokenError
@@ -63,9 +64,12 @@ def read_click_token(token: str) -> ClickToken:
     return ClickToken(int(shape[1]), int(shape[2]), shape[3])
 
 
-def check_click(secret: str, token: ClickToken, url: str) -> None:
-    """TokenError unless the token was made for this campaign, link and URL."""
-    if not hmac.compare_digest(token.mac, _mac(check_secret(secret), token.campaign_id, token.link, url)):
+def check_click(secret: str | Sequence[str], token: ClickToken, url: str) -> None:
+    """TokenError unless the token was made for this campaign, link and URL, with `secret` or (several keys
+    given: the current one and those retired since) any of them."""
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    if not any(hmac.compare_digest(token.mac, _mac(check_secret(key), token.campaign_id, token.link, url))
+               for key in keys):
         raise TokenError("this link does not carry this site's signature")
 
 

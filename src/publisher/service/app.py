@@ -170,7 +170,8 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     _add_booking_routes(app, bookings, (ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic),
                                         ClientLimiter(CONFIRMATIONS_PER_ADDRESS, RATE_WINDOW_SECONDS, monotonic)), pages)
     add_webhook_routes(app, config, store, clock, *([fetch] if fetch else []))
-    add_click_route(app, store, config.secrets.secret_key, lambda: pages.render("not_found"))
+    add_click_route(app, store, (config.secrets.secret_key, *config.secrets.old_secret_keys),
+                    lambda: pages.render("not_found"))
     app.register_error_handler(HTTPException, lambda exc: _error_page(pages, exc))
     app.register_error_handler(DatabaseBusy, lambda exc: _busy_page(pages, exc))
     app.after_request(_security_headers(config))

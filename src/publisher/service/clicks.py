@@ -6,7 +6,7 @@ request (a link checker's) is redirected but not counted."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flask import Flask, Response, redirect, request
 
@@ -15,7 +15,7 @@ from ..mail.clicks import check_click, read_click_token
 from ..store import Store
 
 
-def add_click_route(app: Flask, store: Store, secret: str, not_found: Callable[[], Response]) -> None:
+def add_click_route(app: Flask, store: Store, secret: Sequence[str], not_found: Callable[[], Response]) -> None:
     """GET /c/TOKEN: count and redirect, or `not_found()`."""
 
     @app.get("/c/<token>")
