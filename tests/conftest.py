@@ -5,7 +5,7 @@ import pytest
 from publisher import clock
 
 pytest_plugins = ["tests.fixtures_site", "tests.fixtures_smtp", "tests.fixtures_browser", "tests.fixtures_mailservers",
-                  "tests.fixtures_sns"]
+                  "tests.fixtures_sns", "tests.fixtures_postgres"]
 
 
 @pytest.fixture(autouse=True)

@@ -140,6 +140,7 @@ class WebhooksConfig:
 class DatabaseConfig:
     path: str = "publisher.db"
     busy_timeout: float = 10.0
+    url: str = ""  # postgresql://user@host/database: a PostgreSQL server instead of the SQLite file at `path`
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,8 @@ class Secrets:
     imap_password: str = field(default="", repr=False)
     mailgun_signing_key: str = field(default="", repr=False)
     postmark_password: str = field(default="", repr=False)
+    database_password: str = field(default="", repr=False)
+    database_url: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,11 @@ class Config:
     @property
     def from_name(self) -> str:
         return self.newsletter.from_name or self.site.author or self.site.title
+
+    @property
+    def database_url(self) -> str:
+        """The PostgreSQL database to use, if any: PUBLISHER_DATABASE_URL wins over [database] url."""
+        return self.secrets.database_url or self.database.url
 
     @property
     def smtp_url_setting(self) -> str:
@@ -300,6 +308,8 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         imap_password=env.get("PUBLISHER_IMAP_PASSWORD", ""),
         mailgun_signing_key=env.get("PUBLISHER_MAILGUN_SIGNING_KEY", ""),
         postmark_password=env.get("PUBLISHER_POSTMARK_WEBHOOK_PASSWORD", ""),
+        database_password=env.get("PUBLISHER_DATABASE_PASSWORD", ""),
+        database_url=env.get("PUBLISHER_DATABASE_URL", ""),
     )
     return Config(root=path.parent.resolve(), secrets=secrets, **sections)
 
@@ -389,6 +399,8 @@ def _check_semantics(path: Path, s: dict, problems: list) -> None:
     problems.extend(ConfigError(problem, path=path) for problem in _inbox_problems(s["inbox"]))
     if s["database"].busy_timeout < 0:
         problems.append(ConfigError("database.busy_timeout: must be 0 or more seconds", path=path))
+    problems.extend(ConfigError(f"database.url: {problem}", path=path) for problem in _database_url_problems(
+        s["database"].url))
     booking = s["booking"]
     if booking.url and not (booking.internal or _is_http_url(booking.url)):
         problems.append(ConfigError(f"booking.url: expected a page of this site like \"/booking/\" or an absolute "
@@ -397,6 +409,20 @@ def _check_semantics(path: Path, s: dict, problems: list) -> None:
     if url and not _is_http_url(url):
         problems.append(ConfigError(f"subscriptions.url: expected an absolute http(s) URL, got {url!r}", path=path))
     problems.extend(ConfigError(message, path=path) for message in _booking_problems(booking))
+
+
+def _database_url_problems(url: str) -> list[str]:
+    """What is wrong with [database] url as written in publisher.toml: not PostgreSQL's, or holding a password,
+    which belongs in the environment (PUBLISHER_DATABASE_PASSWORD) and is never repeated here."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        return ["expected a PostgreSQL URL like 'postgresql://publisher@db.example.com/publisher'"]
+    if parts.password is not None:
+        return ["holds a password; remove it from the file and set PUBLISHER_DATABASE_PASSWORD (or PGPASSWORD, or "
+                "~/.pgpass) instead"]
+    return []
 
 
 _HOURS = re.compile(r"(Mo|Tu|We|Th|Fr|Sa|Su)([-,](Mo|Tu|We|Th|Fr|Sa|Su))* \d\d:\d\d-\d\d:\d\d")

@@ -9,6 +9,7 @@ What each becomes:
 | ContentError | a post, page or template is wrong | `Error: posts/x.md:3: field: fix`, exit 1; the preview shows it as a page; `check` lists it |
 | Problems | several of the above found in one pass | one `Error:` line each, exit 1 |
 | DatabaseBusy | another process held the database past [database] busy_timeout | one line, exit 1; the service answers 503 with Retry-After |
+| DatabaseUnavailable | the PostgreSQL server cannot be reached, refuses the login, or the connection is lost | one line without the password, exit 1; the service answers 503 with Retry-After |
 | Busy | another `send` or `publish` holds the site's sending lock | a line saying so; exit 0, so cron does not count it as a failure |
 | DeliveryError | mail cannot be handed over at all (say, the Maildir outbox cannot be written) | one line, exit 1 |
 | TransientError | one message was deferred (4xx) or its outcome is unknown | nothing: the campaign retries it with backoff, then records it failed |
@@ -62,6 +63,11 @@ class DatabaseBusy(PublisherError):
     def __init__(self, path: Path, timeout: float):
         super().__init__(f"the database {path} is busy: another publisher process (or another program) has held "
                          f"it for more than {timeout:g} s; try again when it has finished")
+
+
+class DatabaseUnavailable(PublisherError):
+    """The database server cannot be reached or refuses the login, or the connection to it was lost: nothing
+    more was written, and what was in flight is as a rerun finds it."""
 
 
 class TokenError(PublisherError):

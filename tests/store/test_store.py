@@ -13,6 +13,7 @@ import pytest
 from publisher.config import find_config, load_config
 from publisher.errors import DatabaseBusy
 from publisher.store import Store, open_store
+from publisher.store.postgres import PostgresStore
 from publisher.store.sqlite import SqliteStore
 
 from ..fixtures_site import held
@@ -47,8 +48,9 @@ def parameters(member) -> list[inspect.Parameter]:
 
 
 @pytest.mark.parametrize("name", promised())
-def test_the_sqlite_store_keeps_each_promise_of_the_store_protocol_with_the_same_parameters(name):
-    assert parameters(getattr(SqliteStore, name)) == parameters(getattr(Store, name))
+@pytest.mark.parametrize("implementation", [SqliteStore, PostgresStore], ids=["sqlite", "postgres"])
+def test_each_store_keeps_each_promise_of_the_store_protocol_with_the_same_parameters(implementation, name):
+    assert parameters(getattr(implementation, name)) == parameters(getattr(Store, name))
 
 
 def imports_of(path: Path) -> list[tuple[int, str]]:
@@ -62,8 +64,9 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-def test_outside_the_store_package_nothing_imports_sqlite_or_the_sqlite_store():
+def test_outside_the_store_package_nothing_imports_a_database_driver_or_a_store_implementation():
     found = [f"{path.relative_to(PACKAGE)}:{line} {module}" for path in sorted(PACKAGE.rglob("*.py"))
              if path.relative_to(PACKAGE).parts[0] != "store"
-             for line, module in imports_of(path) if module.startswith("sqlite") or "store.sqlite" in module]
+             for line, module in imports_of(path)
+             if module.split(".")[0] in ("sqlite3", "psycopg") or "store.sqlite" in module or "store.postgres" in module]
     assert found == []

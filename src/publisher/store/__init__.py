@@ -32,6 +32,7 @@ from .records import (
 
 if TYPE_CHECKING:
     from ..config import Config
+    from .postgres import PostgresStore
     from .sqlite import SqliteStore
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "Subscriber",
     "fold_email",
     "normalize_email",
+    "open_postgres",
     "open_sqlite",
     "open_store",
     "strictness",
@@ -62,10 +64,23 @@ __all__ = [
 
 
 def open_store(config: Config) -> Store:
-    """The site's store, its schema brought up to date, to use in a `with` block. `[database]` names it: today
-    an SQLite file (`path`), whose writes wait up to `busy_timeout` seconds for another process's."""
+    """The site's store, to use in a `with` block. `[database]` names it: a PostgreSQL database (`url`, or
+    PUBLISHER_DATABASE_URL), whose schema must be current (ConfigError: run `publisher migrate`); else the SQLite
+    file at `path`, brought up to date as it opens, whose writes wait up to `busy_timeout` seconds for another
+    process's."""
+    if config.database_url:
+        return open_postgres(config)
     database = config.database
     return open_sqlite(config.path(database.path), database.busy_timeout)
+
+
+def open_postgres(config: Config, *, check: bool = True) -> PostgresStore:
+    """The site's PostgreSQL store (psycopg is loaded only here, so a site on SQLite never pays for it)."""
+    from .postgres import open_postgres as connect
+    from .postgres_connection import check_url
+    setting = "PUBLISHER_DATABASE_URL" if config.secrets.database_url else "[database] url"
+    check_url(config.database_url, setting)
+    return connect(config.database_url, config.secrets.database_password, check=check)
 
 
 def open_sqlite(path, busy_timeout: float | None = None) -> SqliteStore:

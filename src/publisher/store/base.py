@@ -41,8 +41,9 @@ class Store(Protocol):
         """Let go of the database; the store cannot be used afterwards."""
 
     def lock(self) -> AbstractContextManager[None]:
-        """The site's sending lock, held for the block: one `send` or `publish` at a time; Busy at once when
-        another process holds it."""
+        """The site's sending lock, held for the block: with SQLite one `send` or `publish` at a time, Busy at
+        once when another process holds it; with PostgreSQL shared by every sender (they share the work), Busy
+        while the database is being migrated or copied."""
 
     @property
     def schema_version(self) -> int:
@@ -212,3 +213,8 @@ class Store(Protocol):
 
     def has_setting(self, name: str) -> bool:
         """Whether a value is stored for `name`."""
+
+    def count_request(self, key: str, window: float, *, now: Moment) -> int:
+        """Count one request under `key` (a client's address, say) in the current window of `window` seconds and
+        return how many there have been in it, this one included: counted in the database, so a rate limit holds
+        across every process and host that shares it."""

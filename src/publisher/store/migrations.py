@@ -1,4 +1,5 @@
-"""The SQLite schema as numbered migrations, and bringing a database file up to the newest one.
+"""The SQLite schema as numbered migrations, and bringing a database file up to the newest one. Each has its
+PostgreSQL twin at the same number in postgres_schema.py, so a schema version means the same in both backends.
 
 A database records how many migrations it has seen in `PRAGMA user_version`. Opening reads that number first
 and takes the write lock only when a migration is due, so a command that only reads never waits for a writer.
@@ -180,6 +181,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         PRIMARY KEY (provider, call_id)
     );
     CREATE INDEX webhook_calls_at ON webhook_calls (provider, at);
+    """,
+    """
+    ALTER TABLE deliveries ADD COLUMN claimed_by INTEGER;
+    CREATE TABLE request_counts (
+        key TEXT NOT NULL,
+        window_start TEXT NOT NULL,
+        hits INTEGER NOT NULL,
+        PRIMARY KEY (key, window_start)
+    );
     """,
 )
 _DELIVERY_PROGRESS = ("skipped", "failed", "queued", "sending", "sent")

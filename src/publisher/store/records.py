@@ -190,3 +190,24 @@ STRICTNESS = ("pending", "active", "bounced", "unsubscribed", "complained")
 def strictness(status: str) -> int:
     """How firmly a status keeps mail away, for merging two records of one mailbox; unknown counts as firmest."""
     return STRICTNESS.index(status) if status in STRICTNESS else len(STRICTNESS)
+
+
+def stamp(when: Moment) -> str:
+    """An aware datetime or ISO string as fixed-width UTC ISO text, the stored form in every backend (so that
+    comparing the text compares the times, and a copy between backends is exact); naive times are refused."""
+    moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
+    if moment.tzinfo is None:
+        raise ValueError(f"time {when!r} has no time zone; pass an aware datetime such as datetime.now(UTC)")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def read_time(text: str | None) -> dt.datetime | None:
+    """A stored time back as an aware datetime; None for none."""
+    return dt.datetime.fromisoformat(text) if text else None
+
+
+def window_start(now: Moment, window: float) -> str:
+    """The start of the fixed window of `window` seconds that `now` falls in (windows start at whole multiples of
+    it since the epoch), in the stored form of times: the same for every process, whatever its clock's phase."""
+    moment = dt.datetime.fromisoformat(stamp(now)).timestamp()
+    return stamp(dt.datetime.fromtimestamp(moment - moment % window, dt.UTC))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import Busy, ConfigError
 from .migrations import migrate, migration_due, schema_version
-from .records import POST_STATES, Moment, PublishedPost, check_value
+from .records import POST_STATES, Moment, PublishedPost, check_value, window_start
 from .sqlite_connection import BUSY_TIMEOUT_SECONDS, database_errors, stamp
 from .sqlite_clicks import SqliteClicks
 
@@ -142,3 +142,17 @@ class SqliteStore(SqliteClicks):
 
     def has_setting(self, name: str) -> bool:
         return bool(self._rows("SELECT 1 FROM settings WHERE name = ?", (name,)))
+
+    # Requests counted for rate limits shared by every service process
+
+    def count_request(self, key: str, window: float, *, now: Moment) -> int:
+        """Count one request under `key` in the current window and return how many it has had, this one included.
+        The first request of a window also forgets every earlier window's counts."""
+        start = window_start(now, window)
+        with self._write() as conn:
+            hits = conn.execute("INSERT INTO request_counts (key, window_start, hits) VALUES (?, ?, 1)"
+                                " ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits",
+                                (key, start)).fetchone()[0]
+            if hits == 1:
+                conn.execute("DELETE FROM request_counts WHERE window_start < ?", (start,))
+        return hits

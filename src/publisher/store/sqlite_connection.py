@@ -8,7 +8,6 @@ compares the times.
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ConfigError, DatabaseBusy
-from .records import Moment
+from .records import read_time, stamp  # noqa: F401  (the stored form of times, shared by every backend)
 
 BUSY_TIMEOUT_SECONDS = 10.0
 
@@ -81,16 +80,3 @@ _UNUSABLE = {
     sqlite3.SQLITE_IOERR: "check the disk it is on",
     sqlite3.SQLITE_FULL: "free some disk space and run the command again",
 }
-
-
-def stamp(when: Moment) -> str:
-    """An aware datetime or ISO string as fixed-width UTC ISO text; naive times are refused."""
-    moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
-    if moment.tzinfo is None:
-        raise ValueError(f"time {when!r} has no time zone; pass an aware datetime such as datetime.now(UTC)")
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def read_time(text: str | None) -> dt.datetime | None:
-    """A stored time back as an aware datetime; None for none."""
-    return dt.datetime.fromisoformat(text) if text else None

@@ -1,0 +1,132 @@
+"""The PostgreSQL store, for a list that outgrows one machine: one database shared by several service processes
+and several senders, opened with `open_postgres`.
+
+Like the SQLite store it is one class built from one part per group of tables (subscribers, then campaigns and
+deliveries, then posts, settings and request counts here), sharing one connection and its transactions. What
+differs is the sending lock: SQLite's admits one sender per site; here `lock()` is shared by every sender, which
+share each campaign's deliveries through claims (postgres_campaigns.py), and only `publisher migrate` and
+`publisher store copy` take the site alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from ..errors import Busy, ConfigError, DatabaseUnavailable
+from .postgres_campaigns import PostgresCampaigns, take_claim_mark
+from .postgres_connection import connect, describe, lost_connection
+from .postgres_schema import SITE, check_schema, schema_version
+from .records import POST_STATES, Moment, check_value, stamp, window_start
+
+
+def open_postgres(url: str, password: str = "", *, check: bool = True) -> PostgresStore:
+    """Connect to the database at `url` (the password from the argument, else libpq's PGPASSWORD or ~/.pgpass);
+    with `check`, ConfigError unless its schema is the one this publisher knows (`publisher migrate` makes it so).
+    DatabaseUnavailable when the server cannot be reached or refuses the login."""
+    conn = connect(url, password)
+    store = PostgresStore(conn, url)
+    try:
+        with lost_connection(store.where):
+            if check:
+                check_schema(conn, store.where)
+            store.claim_mark = take_claim_mark(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return store
+
+
+class PostgresStore(PostgresCampaigns):
+    """The Store protocol over one PostgreSQL database. Build it with `open_postgres`; close it when done."""
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """The sending lock, shared: any number of senders hold it together (they share the work through
+        claims); Busy at once while `publisher migrate` or `publisher store copy` holds the site alone."""
+        with self._site_lock("pg_try_advisory_lock_shared", "pg_advisory_unlock_shared",
+                             "the database is being migrated or copied (`publisher migrate` or `publisher store "
+                             f"copy` is running against {self.where}); run this again when it has finished"):
+            yield
+
+    @contextmanager
+    def lock_alone(self) -> Iterator[None]:
+        """The site alone, for migrating or copying: Busy at once while any sender holds the sending lock."""
+        with self._site_lock("pg_try_advisory_lock", "pg_advisory_unlock",
+                             f"publisher processes are sending with {self.where}; stop them (or let them finish) "
+                             "and run this again"):
+            yield
+
+    @contextmanager
+    def _site_lock(self, take: str, give: str, busy: str) -> Iterator[None]:
+        with self._lock, lost_connection(self.where):
+            taken = self._conn.execute(f"SELECT {take}(%s, 0)", (SITE,)).fetchone()[0]
+        if not taken:
+            raise Busy(busy)
+        try:
+            yield
+        finally:
+            try:
+                with self._lock, lost_connection(self.where):
+                    self._conn.execute(f"SELECT {give}(%s, 0)", (SITE,))
+            except DatabaseUnavailable:
+                pass  # the session is gone, and its locks with it
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock, lost_connection(self.where):
+            return schema_version(self._conn)
+
+    def check_writable(self) -> None:
+        """Start a write and end it, writing nothing: DatabaseUnavailable when the server is gone, ConfigError
+        when the database cannot be written (a read-only server or user, or a closed store)."""
+        try:
+            with self._write() as conn:
+                conn.execute("SELECT 1 FROM settings FOR UPDATE SKIP LOCKED LIMIT 1")
+        except psycopg.Error as exc:
+            raise ConfigError(f"[database] url: {self.where} cannot be written: {exc}") from None
+
+    # Published posts (for `publisher publish`)
+
+    def record_post(self, slug: str, state: str, *, now: Moment) -> None:
+        """Remember that a post was archived (never to be mailed) or sent."""
+        check_value(state, POST_STATES)
+        with self._write() as conn:
+            conn.execute("INSERT INTO published (slug, state, recorded_at) VALUES (%s, %s, %s) ON CONFLICT (slug)"
+                         " DO UPDATE SET state = excluded.state, recorded_at = excluded.recorded_at",
+                         (slug, state, stamp(now)))
+
+    def post_states(self) -> dict[str, str]:
+        return dict(self._rows("SELECT slug, state FROM published ORDER BY slug"))
+
+    # Settings the site keeps for itself
+
+    def setting(self, name: str, make: Callable[[], str]) -> str:
+        """The stored value of `name`, storing `make()` first if there is none (atomically, so every process
+        sees the same value)."""
+        with self._write() as conn:
+            conn.execute("INSERT INTO settings (name, value) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
+                         (name, make()))
+            return conn.execute("SELECT value FROM settings WHERE name = %s", (name,)).fetchone()[0]
+
+    def has_setting(self, name: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM settings WHERE name = %s", (name,)))
+
+    # Requests counted for rate limits shared by every service process
+
+    def count_request(self, key: str, window: float, *, now: Moment) -> int:
+        """Count one request under `key` in the current window and return how many it has had, this one included.
+        The first request of a window also forgets every earlier window's counts."""
+        start = window_start(now, window)
+        with self._write() as conn:
+            hits = conn.execute("INSERT INTO request_counts AS r (key, window_start, hits) VALUES (%s, %s, 1)"
+                                " ON CONFLICT (key, window_start) DO UPDATE SET hits = r.hits + 1 RETURNING hits",
+                                (key, start)).fetchone()[0]
+            if hits == 1:
+                conn.execute("DELETE FROM request_counts WHERE window_start < %s", (start,))
+        return hits
+
+
+__all__ = ["PostgresStore", "describe", "open_postgres"]
