@@ -26,6 +26,7 @@ preview: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/python tests/browser_check.py
 	@$(BIN)/python tests/mailserver_check.py
+	@$(BIN)/python tests/postgres_cluster.py
 	$(BIN)/python -m pytest
 
 screenshots: $(STAMP)

@@ -87,6 +87,7 @@ def open_site_store(config):
 from . import author as _author  # noqa: E402,F401  (registers preview and check)
 from . import building as _site  # noqa: E402,F401  (registers the site commands)
 from . import campaigns as _campaigns  # noqa: E402,F401  (registers send and publish)
+from . import database as _database  # noqa: E402,F401  (registers migrate and store)
 from . import feedback as _feedback  # noqa: E402,F401  (registers the inbox command)
 from . import mail as _mail  # noqa: E402,F401  (registers the email command)
 from . import service as _service  # noqa: E402,F401  (registers the serve command)

@@ -18,6 +18,7 @@ import psycopg
 from ..errors import Busy, ConfigError, DatabaseUnavailable
 from .postgres_campaigns import PostgresCampaigns, take_claim_mark
 from .postgres_connection import connect, describe, lost_connection
+from .maintenance import Table
 from .postgres_schema import SITE, check_schema, schema_version
 from .records import POST_STATES, Moment, check_value, stamp, window_start
 
@@ -128,5 +129,35 @@ class PostgresStore(PostgresCampaigns):
                 conn.execute("DELETE FROM request_counts WHERE window_start < %s", (start,))
         return hits
 
+    # Whole tables, for `publisher store copy` (maintenance.py); names come from its TABLES, never from input
 
-__all__ = ["PostgresStore", "describe", "open_postgres"]
+    def export_rows(self, table: Table, after: object, limit: int) -> list[tuple]:
+        """Up to `limit` rows of `table` in key order (text in byte order, as SQLite sorts it), after `after`."""
+        key = table.key if table.key == "id" else f'{table.key} COLLATE "C"'
+        cast = "bigint" if table.key == "id" else "text"
+        return self._rows(f"SELECT {', '.join(table.columns)} FROM {table.name}"
+                          f" WHERE %(after)s::{cast} IS NULL OR {key} > %(after)s ORDER BY {key} LIMIT %(limit)s",
+                          {"after": after, "limit": limit})
+
+    def import_rows(self, table: Table, rows: list[tuple]) -> int:
+        """Add the rows the table does not hold yet, in one transaction, moving the table's id sequence past
+        them so that rows made later get new ids; returns how many were added."""
+        marks = ", ".join(["%s"] * len(table.columns))
+        with self._write() as conn:
+            cursor = conn.cursor()
+            cursor.executemany(f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})"
+                               " ON CONFLICT DO NOTHING", rows)
+            if table.key == "id":
+                conn.execute(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'),"
+                             f" (SELECT MAX(id) FROM {table.name}))")
+            return cursor.rowcount
+
+    def last_key(self, table: Table) -> object:
+        """The highest id the table holds (a copy resumes after it); None for a table keyed by text or empty."""
+        return self._rows(f"SELECT MAX(id) FROM {table.name}")[0][0] if table.key == "id" else None
+
+    def count_rows(self, table: str) -> int:
+        return self._rows(f"SELECT COUNT(*) FROM {table}")[0][0]
+
+    def count_by(self, table: str, column: str) -> dict[str, int]:
+        return dict(self._rows(f"SELECT {column}, COUNT(*) FROM {table} GROUP BY {column}"))

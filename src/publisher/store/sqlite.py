@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import Busy, ConfigError
+from .maintenance import Table
 from .migrations import migrate, migration_due, schema_version
 from .records import POST_STATES, Moment, PublishedPost, check_value, window_start
 from .sqlite_connection import BUSY_TIMEOUT_SECONDS, database_errors, stamp
@@ -156,3 +157,28 @@ class SqliteStore(SqliteClicks):
             if hits == 1:
                 conn.execute("DELETE FROM request_counts WHERE window_start < ?", (start,))
         return hits
+
+    # Whole tables, for `publisher store copy` (maintenance.py); names come from its TABLES, never from input
+
+    def export_rows(self, table: Table, after: object, limit: int) -> list[tuple]:
+        """Up to `limit` rows of `table` in key order, after the key `after` (None: from the first)."""
+        return [tuple(row) for row in self._rows(
+            f"SELECT {', '.join(table.columns)} FROM {table.name} WHERE ?1 IS NULL OR {table.key} > ?1"
+            f" ORDER BY {table.key} LIMIT ?2", (after, limit))]
+
+    def import_rows(self, table: Table, rows: list[tuple]) -> int:
+        """Add the rows the table does not hold yet, in one transaction; returns how many were added."""
+        marks = ", ".join("?" * len(table.columns))
+        with self._write() as conn:
+            return conn.executemany(f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})"
+                                    " ON CONFLICT DO NOTHING", rows).rowcount
+
+    def last_key(self, table: Table) -> object:
+        """The highest id the table holds (a copy resumes after it); None for a table keyed by text or empty."""
+        return self._rows(f"SELECT MAX(id) FROM {table.name}")[0][0] if table.key == "id" else None
+
+    def count_rows(self, table: str) -> int:
+        return self._rows(f"SELECT COUNT(*) FROM {table}")[0][0]
+
+    def count_by(self, table: str, column: str) -> dict[str, int]:
+        return dict(self._rows(f"SELECT {column}, COUNT(*) FROM {table} GROUP BY {column}"))
