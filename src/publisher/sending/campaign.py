@@ -3,7 +3,8 @@ send them at a shared rate, retry deferrals with exponential backoff, and record
 
 Claim before sending, record after (DESIGN rule 5): after a crash only deliveries left in 'sending' are
 uncertain, at most one per connection. Running the campaign again re-queues those (reporting them as
-possible duplicates) and sends everything not yet sent. A message the server may have taken without saying
+possible duplicates) and sends everything not yet sent. Where the store lets several senders share a campaign
+(PostgreSQL), a run that runs out of work also takes over what a sender that died meanwhile left in flight. A message the server may have taken without saying
 so in time (a timeout or a lost connection after the whole message was sent) is likewise retried and
 reported as a possible duplicate. Ctrl-C lets each worker finish and record the message it is sending, then
 stops.
@@ -137,6 +138,10 @@ def send_campaign(store: Store, campaign: Campaign, render: Callable[[Subscriber
     run = _Run(store, campaign.id, render, connect, RateLimiter(rate, clock, sleep), max_attempts, retry_delay,
                now, sleep, return_path)
     tally, full, gave_up = _run_workers(run, max(1, min(connections, total)), total, progress)
+    while gave_up is None and (recovered := store.recover_in_flight(campaign.id)):  # another sender died meanwhile
+        duplicates += recovered
+        run.stop.clear()
+        tally, full, gave_up = _run_workers(run, max(1, min(connections, recovered)), total, progress, tally, full)
     if gave_up is not None and store.delivery_counts(campaign.id).unfinished:
         raise SendingStopped(f"{gave_up.message}; the server turned each connection away {max_attempts} times "
                              "in a row")
@@ -147,27 +152,27 @@ def send_campaign(store: Store, campaign: Campaign, render: Callable[[Subscriber
                           full=tuple(full))
 
 
-def _run_workers(run: _Run, count: int, total: int,
-                 progress: Callable[[int, int], None] | None) -> tuple[Counter, list[str], ServerBusy | None]:
-    """Start `count` workers and tally their outcomes (the full mailboxes among the failures, and why the last
-    to give up on the server did so); on any error (or Ctrl-C) stop them all before raising."""
+def _run_workers(run: _Run, count: int, total: int, progress: Callable[[int, int], None] | None,
+                 tally: Counter | None = None,
+                 full: list[str] | None = None) -> tuple[Counter, list[str], ServerBusy | None]:
+    """Start `count` workers and tally their outcomes (adding to `tally` and `full` of an earlier round: the full
+    mailboxes among the failures, and why the last to give up on the server did so); on any error (or Ctrl-C)
+    stop them all before raising."""
     workers = [threading.Thread(target=_work, args=(run,), name=f"delivery-{n}", daemon=True) for n in range(count)]
     for worker in workers:
         worker.start()
     try:
-        return _collect(run, workers, total, progress)
+        return _collect(run, workers, total, progress, tally or Counter(), full or [])
     finally:
         run.stop.set()
         for worker in workers:
             worker.join()
 
 
-def _collect(run: _Run, workers: list[threading.Thread], total: int,
-             progress: Callable[[int, int], None] | None) -> tuple[Counter, list[str], ServerBusy | None]:
+def _collect(run: _Run, workers: list[threading.Thread], total: int, progress: Callable[[int, int], None] | None,
+             tally: Counter, full: list[str]) -> tuple[Counter, list[str], ServerBusy | None]:
     """Gather outcomes from the workers until all have finished; re-raise the first error one of them hit. A
     worker giving up on a busy server stops only itself: the others may still get through."""
-    tally: Counter = Counter()
-    full: list[str] = []
     gave_up = None
     while any(w.is_alive() for w in workers) or not run.outcomes.empty():
         try:
