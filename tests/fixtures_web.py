@@ -41,17 +41,12 @@ class Clock:
 
     def __init__(self, now: dt.datetime):
         self.now = now
-        self.seconds = 0.0
 
     def __call__(self) -> dt.datetime:
         return self.now
 
-    def monotonic(self) -> float:
-        return self.seconds
-
     def advance(self, delta: dt.timedelta) -> None:
         self.now += delta
-        self.seconds += delta.total_seconds()
 
 
 @dataclass(frozen=True)
@@ -143,8 +138,8 @@ def running(config, smtp, clock: Clock, proxies: int = 0, busy_timeout: float = 
     """The service for `config` on the port named in its [subscriptions] url, with its own store (which waits
     `busy_timeout` seconds for another process's lock) and `fetch` for Amazon SNS's certificates."""
     store = open_store(config.path(config.database.path), busy_timeout)
-    app = create_app(config, store=store, connect=make_transport(config), clock=clock, monotonic=clock.monotonic,
-                     proxies=proxies, fetch=fetch)
+    app = create_app(config, store=store, connect=make_transport(config), clock=clock, proxies=proxies,
+                     fetch=fetch)
     try:
         with serving(app, urlsplit(config.subscribe_base).port):
             yield Service(config.subscribe_base, store, clock, smtp, config)

@@ -120,3 +120,19 @@ def test_behind_a_reverse_proxy_each_visitor_has_their_own_rate_limit(site_dir):
     sent_to = sorted(m["To"] for m in mailbox.Maildir(site_dir.root / "outbox", create=False))
     assert sent_to == sorted([f"{n}@example.com" for n in range(8)] + [f"more{n}@example.com" for n in range(4)]
                              + ["late@example.com"])
+
+
+def test_two_service_processes_sharing_one_postgresql_database_enforce_one_rate_limit(site_dir, postgres_url):
+    """A client alternating between two `serve` processes (two workers, or two hosts behind a balancer) is
+    allowed the limit (5 an hour) in all, not 5 by each."""
+    (site_dir.root / "publisher.toml").write_text((site_dir.root / "publisher.toml").read_text()
+                                                  + f'\n[database]\nurl = "{postgres_url}"\n')
+
+    def sign_up(port: int, email: str, source: str = "127.0.0.2") -> int:
+        return request(port, "POST", "/subscribe", urlencode({"email": email}).encode(), source=source)[0]
+
+    with serving(site_dir) as one, serving(site_dir) as two:
+        answers = [sign_up(port, f"r{n}@example.com") for n, port in enumerate([one.port, two.port] * 4)]
+        assert answers == [200] * 5 + [429] * 3
+        assert sign_up(two.port, "other@example.com", source="127.0.0.3") == 200
+    assert (one.returncode, two.returncode) == (0, 0)

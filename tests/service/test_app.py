@@ -21,7 +21,8 @@ from publisher.cli import main
 from publisher.errors import ConfigError
 from publisher.mail.newsletter import compile_newsletter, personalise
 from publisher.mail.tokens import CONFIRM, UNSUBSCRIBE, LinkTokens
-from publisher.service.app import ClientLimiter, load_app
+from publisher.service.app import load_app
+from publisher.service.limits import SharedLimiter
 from publisher.store import NewSubscriber
 from publisher.store import open_sqlite as open_store
 
@@ -223,19 +224,19 @@ def test_one_address_gets_at_most_three_confirmations_an_hour_whoever_asks(start
     assert len(service.mails("target@example.com")) == 4
 
 
-def test_the_limiter_limits_every_client_and_forgets_each_an_hour_after_its_last_request():
+def test_the_limiter_limits_every_client_and_forgets_each_request_an_hour_after_it(tmp_path):
     clock = Clock(START)
-    limiter = ClientLimiter(2, 3_600, clock.monotonic)
-    crowd = [f"10.{n // 250}.{n % 250}.1" for n in range(5_000)]
-    assert all(limiter.allow(client) for client in crowd for _ in range(2))
-    assert not any(limiter.allow(client) for client in crowd)
-    clock.advance(dt.timedelta(minutes=30))
-    assert limiter.allow("203.0.113.1") and not limiter.allow(crowd[0])
-    assert len(limiter) == 5_001
-    clock.advance(dt.timedelta(minutes=30, seconds=1))
-    assert limiter.allow("198.51.100.1")
-    assert len(limiter) == 2  # the crowd's addresses are no longer kept
-    assert limiter.allow(crowd[0]) and limiter.allow(crowd[0]) and not limiter.allow(crowd[0])
+    with open_store(tmp_path / "p.db") as store:
+        limiter = SharedLimiter(store, "subscribe", 2, 3_600, clock)
+        crowd = [f"10.0.{n // 250}.{n % 250}" for n in range(500)]
+        assert all(limiter.allow(client) for client in crowd for _ in range(2))
+        assert not any(limiter.allow(client) for client in crowd)
+        clock.advance(dt.timedelta(minutes=30))
+        assert limiter.allow("203.0.113.1") and not limiter.allow(crowd[0])
+        clock.advance(dt.timedelta(minutes=30, seconds=1))
+        assert limiter.allow("198.51.100.1")
+        assert store._rows("SELECT COUNT(*) FROM request_log")[0][0] == 2  # the crowd's requests are forgotten
+        assert limiter.allow(crowd[0]) and limiter.allow(crowd[0]) and not limiter.allow(crowd[0])
 
 
 def test_confirmations_over_starttls_share_the_one_tls_context_made_for_the_service(

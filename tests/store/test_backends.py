@@ -318,3 +318,29 @@ def test_a_webhook_call_is_remembered_until_it_is_too_old_to_be_accepted(store):
     store.note_call("postmark", "postmark:7", forget_before=later - dt.timedelta(days=30), now=later)
     store.note_call("mailgun", "token-3", forget_before=later + dt.timedelta(days=1), now=later)
     assert store.call_seen("postmark", "postmark:7", since=NOW)
+
+
+def test_a_rate_limit_is_kept_in_the_database_for_every_connection_and_slides_with_time(backend):
+    with backend.open() as first, backend.open() as second:
+        stores = [first, second, first, second, first]
+        assert [s.allow_request("subscribe:203.0.113.7", 3, 3_600, now=NOW + dt.timedelta(minutes=n))
+                for n, s in enumerate(stores)] == [True, True, True, False, False]
+        assert second.allow_request("subscribe:198.51.100.1", 3, 3_600, now=NOW)
+        assert not first.allow_request("subscribe:203.0.113.7", 3, 3_600, now=NOW + dt.timedelta(minutes=59))
+        later = NOW + dt.timedelta(minutes=60, seconds=1)  # the first request has left the hour; two remain
+        assert [s.allow_request("subscribe:203.0.113.7", 3, 3_600, now=later) for s in (second, first)] == [True, False]
+
+
+def test_concurrent_requests_from_one_client_are_allowed_no_more_than_the_limit(backend):
+    allowed: list[bool] = []
+
+    def ask():
+        with backend.open() as own:
+            allowed.extend(own.allow_request("subscribe:203.0.113.9", 5, 3_600, now=NOW) for _ in range(5))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert allowed.count(True) == 5 and len(allowed) == 20

@@ -1,7 +1,7 @@
 """The subscription service on HTTP: a small Flask app for the site's subscribe form, the confirm link and the
 one-click unsubscribe (RFC 8058), with pages in the site's own look that work without JavaScript.
 
-    POST /subscribe          email (+ name), honeypot, per-client rate limit, small bodies only
+    POST /subscribe          email (+ name), honeypot, per-client rate limit (counted in the store), small bodies only
     GET  /confirm?token=     a page with one button (link scanners follow links, they do not press buttons)
     POST /confirm?token=     activates the subscriber; a welcome email follows
     GET  /unsubscribe?token= a page with one button, as for confirming
@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -42,6 +39,7 @@ from ..errors import (
     ConfigError,
     DatabaseBusy,
     BookingError,
+    DatabaseUnavailable,
     DeliveryError,
     SignUpError,
     TokenError,
@@ -54,6 +52,7 @@ from ..store import Store, open_store
 from .booking import Bookings, read_booking
 from .booking_emails import therapist
 from .clicks import add_click_route
+from .limits import SharedLimiter
 from .subscriptions import CONFIRMATIONS_PER_ADDRESS, ONE_CLICK, Subscriptions, read_sign_up
 from .webhooks import add_webhook_routes
 
@@ -92,48 +91,6 @@ PAGES = {  # message: (page title, HTTP status)
 log = logging.getLogger(__name__)
 
 
-class ClientLimiter:
-    """At most `limit` requests from one client in any `window` seconds (a sliding log per address, in memory;
-    each server process counts on its own). A limit of 0 or less means no limit.
-
-    Every allowed request is also kept in one log in time order, so the requests that leave the window are
-    dropped from its front: each request costs O(1) amortised however many clients there are, and an address
-    is forgotten at the first request more than a window after its last allowed one."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic):
-        self.limit, self.window, self._clock = limit, window, clock
-        self._seen: dict[str, deque[float]] = {}
-        self._log: deque[tuple[float, str]] = deque()
-        self._lock = threading.Lock()
-
-    def allow(self, client: str) -> bool:
-        if self.limit <= 0:
-            return True
-        with self._lock:
-            now = self._clock()
-            self._forget_until(now - self.window)
-            times = self._seen.setdefault(client, deque())
-            if len(times) >= self.limit:
-                return False
-            times.append(now)
-            self._log.append((now, client))
-            return True
-
-    def __len__(self) -> int:
-        """How many client addresses are remembered: those allowed a request in the window before the latest one."""
-        with self._lock:
-            return len(self._seen)
-
-    def _forget_until(self, cutoff: float) -> None:
-        """Drop the requests made at or before `cutoff`, and the clients left with none."""
-        while self._log and self._log[0][0] <= cutoff:
-            _, client = self._log.popleft()
-            times = self._seen[client]
-            times.popleft()
-            if not times:
-                del self._seen[client]
-
-
 class Pages:
     """The service's pages: templates/service.html (extending the theme's base.html), one message each."""
 
@@ -152,7 +109,7 @@ class Pages:
 
 
 def create_app(config: Config, *, store: Store, connect: Callable[[], Transport],
-               clock: Callable[[], dt.datetime] = clock_now, monotonic: Callable[[], float] = time.monotonic,
+               clock: Callable[[], dt.datetime] = clock_now,
                proxies: int = 0, fetch: Callable[[str], bytes] | None = None) -> Flask:
     """The service for one site. `connect()` makes a transport for each email; `proxies` is how many reverse
     proxies in front are trusted for the client's address (X-Forwarded-For) and the public URL; `fetch(url)`
@@ -162,25 +119,27 @@ def create_app(config: Config, *, store: Store, connect: Callable[[], Transport]
     deliver = single_sender(config, connect)
     service = Subscriptions(config, store, env, deliver, clock)
     bookings = Bookings(config, env, deliver, clock)
-    limiter = ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic)
+    limiter = SharedLimiter(store, "subscribe", config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, clock)
     pages = Pages(config, env, clock)
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES, MAX_FORM_PARTS=16)
     _add_routes(app, service, limiter, pages, store)
-    _add_booking_routes(app, bookings, (ClientLimiter(config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, monotonic),
-                                        ClientLimiter(CONFIRMATIONS_PER_ADDRESS, RATE_WINDOW_SECONDS, monotonic)), pages)
+    _add_booking_routes(app, bookings, (
+        SharedLimiter(store, "book", config.subscriptions.rate_limit, RATE_WINDOW_SECONDS, clock),
+        SharedLimiter(store, "book-copy", CONFIRMATIONS_PER_ADDRESS, RATE_WINDOW_SECONDS, clock)), pages)
     add_webhook_routes(app, config, store, clock, *([fetch] if fetch else []))
     add_click_route(app, store, (config.secrets.secret_key, *config.secrets.old_secret_keys),
                     lambda: pages.render("not_found"))
     app.register_error_handler(HTTPException, lambda exc: _error_page(pages, exc))
     app.register_error_handler(DatabaseBusy, lambda exc: _busy_page(pages, exc))
+    app.register_error_handler(DatabaseUnavailable, lambda exc: _busy_page(pages, exc))
     app.after_request(_security_headers(config))
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # links come from publisher.toml, never the Host
     return app
 
 
-def _add_routes(app: Flask, service: Subscriptions, per_client: ClientLimiter, pages: Pages, store: Store) -> None:
+def _add_routes(app: Flask, service: Subscriptions, per_client: SharedLimiter, pages: Pages, store: Store) -> None:
     @app.get("/subscribe")
     def subscribe_form():
         return pages.render("subscribe")
@@ -233,14 +192,14 @@ def _add_routes(app: Flask, service: Subscriptions, per_client: ClientLimiter, p
     def healthz():
         try:
             store.check_writable()
-        except (DatabaseBusy, ConfigError) as exc:
+        except (DatabaseBusy, DatabaseUnavailable, ConfigError) as exc:
             log.error("health check: the database cannot be written: %s", exc)
             return Response("unavailable: the database cannot be written (see the log)\n", 503,
                             {"Retry-After": str(RETRY_AFTER_SECONDS)}, content_type="text/plain; charset=utf-8")
         return Response(f"ok (schema {store.schema_version})\n", content_type="text/plain; charset=utf-8")
 
 
-def _add_booking_routes(app: Flask, bookings: Bookings, limiters: tuple[ClientLimiter, ClientLimiter],
+def _add_booking_routes(app: Flask, bookings: Bookings, limiters: tuple[SharedLimiter, SharedLimiter],
                         pages: Pages) -> None:
     """POST /book and its thank-you page. The client's copy goes to one address at most a few times an hour,
     so the form cannot be used to send someone a stranger's words again and again."""
@@ -288,9 +247,9 @@ def _error_page(pages: Pages, exc: HTTPException) -> Response:
     return pages.render({404: "not_found", 405: "not_allowed", 413: "too_large"}.get(code, fallback))
 
 
-def _busy_page(pages: Pages, exc: DatabaseBusy) -> Response:
-    """A 503 in the site's look when another process held the database too long: nothing was recorded or sent,
-    so the same request will work again shortly."""
+def _busy_page(pages: Pages, exc: DatabaseBusy | DatabaseUnavailable) -> Response:
+    """A 503 in the site's look when another process held the database too long, or the database server cannot be
+    reached: nothing was recorded or sent, so the same request will work again shortly."""
     log.error("%s", exc)
     response = pages.render("busy")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -214,7 +214,7 @@ class Store(Protocol):
     def has_setting(self, name: str) -> bool:
         """Whether a value is stored for `name`."""
 
-    def count_request(self, key: str, window: float, *, now: Moment) -> int:
-        """Count one request under `key` (a client's address, say) in the current window of `window` seconds and
-        return how many there have been in it, this one included: counted in the database, so a rate limit holds
-        across every process and host that shares it."""
+    def allow_request(self, key: str, limit: int, window: float, *, now: Moment) -> bool:
+        """Record a request under `key` (a client's address, say) if fewer than `limit` were recorded in the
+        `window` seconds before `now`; returns whether it was. Kept in the database, so a rate limit holds across
+        every process and host that shares it."""

@@ -6,8 +6,8 @@ A copy moves every table in the order their references need, a batch at a time, 
 target; rows the target already has are left as they are, so a copy that was interrupted is finished by running
 it again. It ends by counting: every table, and the subscribers and deliveries by status, must agree, or it
 fails saying which differ. Rows in flight ('sending') are copied as they are, with no claim: the first sender
-in the new store re-queues them as possible duplicates, as after any crash. Request counts, which live for a
-minute, are not copied.
+in the new store re-queues them as possible duplicates, as after any crash. Requests recorded for rate limits,
+which matter for an hour, are not copied.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ TABLES = (
     Table("published", ("slug", "state", "recorded_at", "post_id"), key="slug"),
     Table("settings", ("name", "value"), key="name"),
 )
-NOT_COPIED = ("request_counts",)  # a minute's rate-limit counts
+NOT_COPIED = ("request_log",)  # an hour's requests, for rate limits
 
 
 @dataclass(frozen=True)

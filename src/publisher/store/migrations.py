@@ -184,12 +184,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     """,
     """
     ALTER TABLE deliveries ADD COLUMN claimed_by INTEGER;
-    CREATE TABLE request_counts (
+    CREATE TABLE request_log (
         key TEXT NOT NULL,
-        window_start TEXT NOT NULL,
-        hits INTEGER NOT NULL,
-        PRIMARY KEY (key, window_start)
+        at TEXT NOT NULL
     );
+    CREATE INDEX request_log_key ON request_log (key, at);
+    CREATE INDEX request_log_at ON request_log (at);
     """,
 )
 _DELIVERY_PROGRESS = ("skipped", "failed", "queued", "sending", "sent")

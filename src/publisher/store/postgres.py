@@ -10,6 +10,7 @@ share each campaign's deliveries through claims (postgres_campaigns.py), and onl
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -19,8 +20,8 @@ from ..errors import Busy, ConfigError, DatabaseUnavailable
 from .postgres_campaigns import PostgresCampaigns, take_claim_mark
 from .postgres_connection import connect, describe, lost_connection
 from .maintenance import Table
-from .postgres_schema import SITE, check_schema, schema_version
-from .records import POST_STATES, Moment, check_value, stamp, window_start
+from .postgres_schema import REQUESTS, SITE, check_schema, schema_version
+from .records import POST_STATES, Moment, check_value, stamp
 
 
 def open_postgres(url: str, password: str = "", *, check: bool = True) -> PostgresStore:
@@ -115,19 +116,19 @@ class PostgresStore(PostgresCampaigns):
     def has_setting(self, name: str) -> bool:
         return bool(self._rows("SELECT 1 FROM settings WHERE name = %s", (name,)))
 
-    # Requests counted for rate limits shared by every service process
+    # Requests recorded for rate limits shared by every service process
 
-    def count_request(self, key: str, window: float, *, now: Moment) -> int:
-        """Count one request under `key` in the current window and return how many it has had, this one included.
-        The first request of a window also forgets every earlier window's counts."""
-        start = window_start(now, window)
+    def allow_request(self, key: str, limit: int, window: float, *, now: Moment) -> bool:
+        """Record a request under `key` if fewer than `limit` were recorded in the `window` seconds before `now`;
+        returns whether it was. A lock on the key (for the transaction) makes concurrent requests count in turn."""
+        cutoff = stamp(dt.datetime.fromisoformat(stamp(now)) - dt.timedelta(seconds=window))
         with self._write() as conn:
-            hits = conn.execute("INSERT INTO request_counts AS r (key, window_start, hits) VALUES (%s, %s, 1)"
-                                " ON CONFLICT (key, window_start) DO UPDATE SET hits = r.hits + 1 RETURNING hits",
-                                (key, start)).fetchone()[0]
-            if hits == 1:
-                conn.execute("DELETE FROM request_counts WHERE window_start < %s", (start,))
-        return hits
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (REQUESTS, key))
+            conn.execute("DELETE FROM request_log WHERE at <= %s", (cutoff,))
+            if conn.execute("SELECT COUNT(*) FROM request_log WHERE key = %s", (key,)).fetchone()[0] >= limit:
+                return False
+            conn.execute("INSERT INTO request_log (key, at) VALUES (%s, %s)", (key, stamp(now)))
+        return True
 
     # Whole tables, for `publisher store copy` (maintenance.py); names come from its TABLES, never from input
 

@@ -100,12 +100,12 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     """,
     """
     ALTER TABLE deliveries ADD COLUMN claimed_by INTEGER;
-    CREATE TABLE request_counts (
+    CREATE TABLE request_log (
         key TEXT NOT NULL,
-        window_start TEXT NOT NULL,
-        hits INTEGER NOT NULL,
-        PRIMARY KEY (key, window_start)
-    )
+        at TEXT NOT NULL
+    );
+    CREATE INDEX request_log_key ON request_log (key, at);
+    CREATE INDEX request_log_at ON request_log (at)
     """,
 )
 
@@ -113,6 +113,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
 # taken alone by `migrate`; (CLAIMS, n) is the mark of one live sender connection (see postgres_campaigns.py).
 SITE = 1886741100
 CLAIMS = 1886741101
+REQUESTS = 1886741102  # (REQUESTS, hash of a key): one rate-limit decision at a time per client
 
 
 def schema_version(conn: psycopg.Connection) -> int:

@@ -204,10 +204,3 @@ def stamp(when: Moment) -> str:
 def read_time(text: str | None) -> dt.datetime | None:
     """A stored time back as an aware datetime; None for none."""
     return dt.datetime.fromisoformat(text) if text else None
-
-
-def window_start(now: Moment, window: float) -> str:
-    """The start of the fixed window of `window` seconds that `now` falls in (windows start at whole multiples of
-    it since the epoch), in the stored form of times: the same for every process, whatever its clock's phase."""
-    moment = dt.datetime.fromisoformat(stamp(now)).timestamp()
-    return stamp(dt.datetime.fromtimestamp(moment - moment % window, dt.UTC))

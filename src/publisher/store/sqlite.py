@@ -8,6 +8,7 @@ and the next one claimed commit together).
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 import sqlite3
@@ -18,7 +19,7 @@ from pathlib import Path
 from ..errors import Busy, ConfigError
 from .maintenance import Table
 from .migrations import migrate, migration_due, schema_version
-from .records import POST_STATES, Moment, PublishedPost, check_value, window_start
+from .records import POST_STATES, Moment, PublishedPost, check_value
 from .sqlite_connection import BUSY_TIMEOUT_SECONDS, database_errors, stamp
 from .sqlite_clicks import SqliteClicks
 
@@ -144,19 +145,18 @@ class SqliteStore(SqliteClicks):
     def has_setting(self, name: str) -> bool:
         return bool(self._rows("SELECT 1 FROM settings WHERE name = ?", (name,)))
 
-    # Requests counted for rate limits shared by every service process
+    # Requests recorded for rate limits shared by every service process
 
-    def count_request(self, key: str, window: float, *, now: Moment) -> int:
-        """Count one request under `key` in the current window and return how many it has had, this one included.
-        The first request of a window also forgets every earlier window's counts."""
-        start = window_start(now, window)
+    def allow_request(self, key: str, limit: int, window: float, *, now: Moment) -> bool:
+        """Record a request under `key` if fewer than `limit` were recorded in the `window` seconds before `now`;
+        returns whether it was. Requests older than the window are forgotten on the way."""
+        cutoff = stamp(dt.datetime.fromisoformat(stamp(now)) - dt.timedelta(seconds=window))
         with self._write() as conn:
-            hits = conn.execute("INSERT INTO request_counts (key, window_start, hits) VALUES (?, ?, 1)"
-                                " ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits",
-                                (key, start)).fetchone()[0]
-            if hits == 1:
-                conn.execute("DELETE FROM request_counts WHERE window_start < ?", (start,))
-        return hits
+            conn.execute("DELETE FROM request_log WHERE at <= ?", (cutoff,))
+            if conn.execute("SELECT COUNT(*) FROM request_log WHERE key = ?", (key,)).fetchone()[0] >= limit:
+                return False
+            conn.execute("INSERT INTO request_log (key, at) VALUES (?, ?)", (key, stamp(now)))
+        return True
 
     # Whole tables, for `publisher store copy` (maintenance.py); names come from its TABLES, never from input
 
