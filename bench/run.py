@@ -8,11 +8,13 @@ SMTP sink on 127.0.0.1 (Postfix's smtp-sink when installed, else bench/smtp_sink
 midway and resumed, checked for lost messages, and `publisher subscribers import` of a 100,000-row
 Mailchimp-style export into a fresh database. The largest site is built again with photos (bench/images.py):
 with a cold image cache, a warm one, and nothing changed; and its home page and a post with a photo are
-weighed as a 375 px phone loads them. Writes bench-results/bench-<time>.json and prints a table.
-Nothing here asserts a time; the figures are for people to read.
+weighed as a 375 px phone loads them. Then (bench/scale.py) a 100,000-subscriber import into SQLite and
+PostgreSQL and one campaign sent with SQLite and one sender, and with PostgreSQL and 1, 2 and 4 senders. Writes
+bench-results/bench-<time>.json and prints a table. Nothing here asserts a time; the figures are for people to
+read.
 
     .venv/bin/python bench/run.py [--posts 1000 4000] [--runs 5] [--recipients 10000] [--import-rows 100000]
-                                  [--quick]
+                                  [--quick] [--only-scale]
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from hugo_site import make_hugo_site  # noqa: E402
 from import_list import measure_import  # noqa: E402
 from images import add_photos, clear_image_cache, page_weights, resized_files  # noqa: E402
 from measure import checked, drop_tree, run, summary  # noqa: E402
+from scale import measure_scale, rows as scale_rows  # noqa: E402
 
 ROOT = BENCH.parent
 SECRET = "bench-secret-key-0123456789abcdefghijklmnop"
@@ -275,9 +278,9 @@ def measure_kill_and_resume(work: Path, recipients: int) -> dict:
 
 
 def table(results: dict) -> str:
-    big = results["builds"][-1]
     rows = [("measure (median, min-max)", "measured", "target")]
-    for b in results["builds"]:
+    big = results["builds"][-1] if results.get("builds") else None
+    for b in results.get("builds", []):
         hugo = b.get("hugo")
         rows.append((f"full build, {b['posts']:,} posts",
                      f"{fmt(b['full_build_s'])}, peak {b['full_build_peak_mb']:.0f} MB",
@@ -290,7 +293,8 @@ def table(results: dict) -> str:
                      "<= 0.5 s" if b is big else ""))
         rows.append((f"rebuild, one post edited, {b['posts']:,}", f"{fmt(b['rebuild_one_edit_s'])}, identical: "
                      f"{b['one_edit_identical_to_clean_build']}", "<= 1.0 s" if b is big else ""))
-    rows.append(("publisher --help", fmt(results["help"]["help_s"], ms=True), "<= 150 ms"))
+    if "help" in results:
+        rows.append(("publisher --help", fmt(results["help"]["help_s"], ms=True), "<= 150 ms"))
     if "campaign" in results:
         c = results["campaign"]
         rate = c["messages_per_s"]
@@ -308,6 +312,8 @@ def table(results: dict) -> str:
                      f"{i['peak_mb']:.0f} MB", "<= 10 s"))
     if "images" in results:
         rows += image_rows(results["images"])
+    if "scale" in results:
+        rows += scale_rows(results["scale"])
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, width)).rstrip() for row in rows)
 
@@ -339,25 +345,30 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--photos", type=int, default=400, help="photos in the image build (one per 10 posts)")
     parser.add_argument("--dir", type=Path, default=None, help="where the temporary sites go (default: system temp)")
+    parser.add_argument("--scale-recipients", type=int, default=100_000,
+                        help="subscribers for the SQLite/PostgreSQL import and 1-2-4 sender comparison")
+    parser.add_argument("--only-scale", action="store_true", help="measure only the SQLite/PostgreSQL comparison")
     parser.add_argument("--quick", action="store_true", help="200 posts, 2 runs, 1,000 recipients: a smoke test")
     args = parser.parse_args()
     if args.quick:
         args.posts, args.runs, args.recipients, args.campaign_runs, args.import_rows, args.photos = (
             [200], 2, 1000, 1, 10_000, 20)
+        args.scale_recipients = 2_000
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)  # as installed
     work = Path(tempfile.mkdtemp(prefix="publisher-bench-", dir=args.dir))
     started = dt.datetime.now(dt.UTC)
     try:
-        results = {
-            "started": started.isoformat(timespec="seconds"), "machine": machine(work),
-            "builds": [measure_builds(work, n, args.runs) for n in args.posts],
-            "help": measure_help(max(args.runs, 10)),
-            "campaign": measure_campaign(work, args.recipients, args.campaign_runs),
-            "kill": measure_kill_and_resume(work, args.recipients),
-            "import": measure_import(work, publisher(), args.import_rows, args.runs),
-            "images": measure_images(work, args.posts[-1], args.photos, args.runs),
-            "targets": TARGETS,
-        }
+        results = {"started": started.isoformat(timespec="seconds"), "machine": machine(work), "targets": TARGETS}
+        if not args.only_scale:
+            results.update({
+                "builds": [measure_builds(work, n, args.runs) for n in args.posts],
+                "help": measure_help(max(args.runs, 10)),
+                "campaign": measure_campaign(work, args.recipients, args.campaign_runs),
+                "kill": measure_kill_and_resume(work, args.recipients),
+                "import": measure_import(work, publisher(), args.import_rows, args.runs),
+                "images": measure_images(work, args.posts[-1], args.photos, args.runs),
+            })
+        results["scale"] = measure_scale(work, args.scale_recipients, publisher(), Sink, SECRET)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out = ROOT / "bench-results" / f"bench-{started:%Y%m%d-%H%M%S}.json"

@@ -30,6 +30,26 @@ _DELIVERY_SELECT = f"""
            {SUBSCRIBER_COLUMNS}
     FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
 """
+_CLAIM = f"""
+    WITH sent AS (
+        UPDATE deliveries SET status = 'sent', last_reply = %(reply)s, message_id = %(message_id)s,
+            updated_at = %(now)s
+        WHERE id = %(sent)s AND status = 'sending'
+    ), next AS (
+        SELECT id FROM deliveries WHERE campaign_id = %(campaign)s AND status = 'queued'
+            AND next_attempt_at <= %(now)s
+        ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+    )
+    UPDATE deliveries d SET
+        status = CASE WHEN s.status = 'active' THEN 'sending' ELSE 'skipped' END,
+        attempts = d.attempts + CASE WHEN s.status = 'active' THEN 1 ELSE 0 END,
+        claimed_by = CASE WHEN s.status = 'active' THEN %(mark)s END,
+        updated_at = %(now)s
+    FROM next, subscribers s WHERE d.id = next.id AND s.id = d.subscriber_id
+    RETURNING d.id AS d_id, d.campaign_id, d.status AS d_status, d.attempts, d.next_attempt_at, d.last_reply,
+        d.message_id, d.created_at AS d_created_at, d.updated_at AS d_updated_at, d.possible_duplicate,
+        {SUBSCRIBER_COLUMNS}
+"""
 _LIVE_CLAIMS = ("SELECT l.objid::bigint FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
                 " AND l.objsubid = 2 AND l.classid::bigint = %s"
                 " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
@@ -96,8 +116,7 @@ class PostgresCampaigns(PostgresSubscribers):
 
     def claim_next(self, campaign_id: int, now: Moment) -> Delivery | None:
         """Atomically move the next due queued delivery to 'sending' (counting the attempt) and return it."""
-        with self._write() as conn:
-            return self._claim(conn, campaign_id, now)
+        return self._claim(campaign_id, now)
 
     def next_due(self, campaign_id: int) -> dt.datetime | None:
         """When the earliest queued delivery may be tried; None when nothing is queued."""
@@ -106,37 +125,33 @@ class PostgresCampaigns(PostgresSubscribers):
         return read_time(rows[0][0])
 
     def mark_sent(self, delivery: Delivery, reply: str, message_id: str, *, now: Moment) -> None:
-        with self._write() as conn:
-            _update(conn, delivery, "status = 'sent', last_reply = %s, message_id = %s", (reply, message_id), now)
+        _update(self, delivery, "status = 'sent', last_reply = %s, message_id = %s", (reply, message_id), now)
 
     def mark_sent_and_claim_next(self, delivery: Delivery, reply: str, message_id: str, *,
                                  now: Moment) -> Delivery | None:
-        """`mark_sent` and then `claim_next` of the same campaign, committed together."""
-        with self._write() as conn:
-            _update(conn, delivery, "status = 'sent', last_reply = %s, message_id = %s", (reply, message_id), now)
-            return self._claim(conn, delivery.campaign_id, now)
+        """`mark_sent` and then `claim_next` of the same campaign, in one statement: one round trip per message."""
+        return self._claim(delivery.campaign_id, now, {"sent": delivery.id, "reply": reply, "message_id": message_id})
 
     def mark_retry(self, delivery: Delivery, reply: str, next_attempt_at: Moment, *, possible_duplicate: bool = False,
                    now: Moment) -> None:
         """Put the delivery back in the queue, not to be tried before `next_attempt_at`; `possible_duplicate`
         when this attempt may have reached the reader (the flag stays once set)."""
-        with self._write() as conn:
-            _update(conn, delivery, "status = 'queued', last_reply = %s, next_attempt_at = %s,"
-                    " possible_duplicate = GREATEST(possible_duplicate, %s)",
-                    (reply, stamp(next_attempt_at), int(possible_duplicate)), now)
+        _update(self, delivery, "status = 'queued', last_reply = %s, next_attempt_at = %s,"
+                " possible_duplicate = GREATEST(possible_duplicate, %s)",
+                (reply, stamp(next_attempt_at), int(possible_duplicate)), now)
 
     def mark_failed(self, delivery: Delivery, reply: str, bounce: bool, *, now: Moment) -> None:
         """Record a failed delivery; `bounce` (mailbox unknown) also marks the subscriber bounced."""
         with self._write() as conn:
-            _update(conn, delivery, "status = 'failed', last_reply = %s", (reply,), now)
+            conn.execute("UPDATE deliveries SET status = 'failed', last_reply = %s, updated_at = %s"
+                         " WHERE id = %s AND status = 'sending'", (reply, stamp(now), delivery.id))
             if bounce:
                 conn.execute("UPDATE subscribers SET status = 'bounced', updated_at = %s WHERE id = %s",
                              (stamp(now), delivery.subscriber.id))
 
     def release(self, delivery: Delivery, *, now: Moment) -> None:
         """Return a claimed delivery that was certainly not sent to the queue, uncounting the attempt."""
-        with self._write() as conn:
-            _update(conn, delivery, "status = 'queued', attempts = attempts - 1", (), now)
+        _update(self, delivery, "status = 'queued', attempts = attempts - 1", (), now)
 
     def requeue_failed(self, campaign_id: int, *, now: Moment) -> int:
         """Queue the campaign's failed deliveries again with fresh attempts, except those to people who are no
@@ -169,30 +184,23 @@ class PostgresCampaigns(PostgresSubscribers):
                 " AND status = 'queued' AND subscriber_id IN (SELECT id FROM subscribers WHERE status != 'active')",
                 (stamp(now), campaign_id)).rowcount
 
-    def _claim(self, conn: psycopg.Connection, campaign_id: int, now: Moment) -> Delivery | None:
-        """Claim the next due delivery inside the caller's transaction, skipping rows other senders hold; one to
-        someone no longer active is marked skipped instead, so nobody is mailed after leaving."""
-        when = stamp(now)
+    def _claim(self, campaign_id: int, now: Moment, sent: dict | None = None) -> Delivery | None:
+        """Claim the next due delivery, skipping rows other senders hold, in one statement that may also record a
+        delivery sent (`sent`: its id, reply and message_id). One to someone no longer active is marked skipped
+        instead, and the next one tried, so nobody is mailed after leaving."""
+        args = {"sent": None, "reply": "", "message_id": "", **(sent or {}), "campaign": campaign_id,
+                "now": stamp(now), "mark": self.claim_mark}
         while True:
-            row = conn.execute(
-                "SELECT d.id, s.status FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
-                " WHERE d.campaign_id = %s AND d.status = 'queued' AND d.next_attempt_at <= %s"
-                " ORDER BY d.next_attempt_at, d.id LIMIT 1 FOR UPDATE OF d SKIP LOCKED", (campaign_id, when)).fetchone()
-            if row is None:
-                return None
-            if row[1] == "active":
-                break
-            conn.execute("UPDATE deliveries SET status = 'skipped', updated_at = %s WHERE id = %s", (when, row[0]))
-        conn.execute("UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = %s,"
-                     " claimed_by = %s WHERE id = %s", (when, self.claim_mark, row[0]))
-        cursor = conn.cursor(row_factory=psycopg.rows.dict_row)
-        return _delivery(cursor.execute(f"{_DELIVERY_SELECT} WHERE d.id = %s", (row[0],)).fetchone())
+            rows = self._records(_CLAIM, args)
+            if not rows or rows[0]["d_status"] == "sending":
+                return _delivery(rows[0]) if rows else None
+            args["sent"] = None
 
 
-def _update(conn: psycopg.Connection, delivery: Delivery, assignments: str, args: tuple, now: Moment) -> None:
+def _update(store: PostgresConnection, delivery: Delivery, assignments: str, args: tuple, now: Moment) -> None:
     """Record a claimed delivery's outcome; a row no longer in 'sending' is left alone."""
-    conn.execute(f"UPDATE deliveries SET {assignments}, updated_at = %s WHERE id = %s AND status = 'sending'",
-                 (*args, stamp(now), delivery.id))
+    store._execute(f"UPDATE deliveries SET {assignments}, updated_at = %s WHERE id = %s AND status = 'sending'",
+                   (*args, stamp(now), delivery.id))
 
 
 def _campaign(row: dict) -> Campaign:

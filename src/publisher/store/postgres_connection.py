@@ -83,12 +83,17 @@ class PostgresConnection:
         with self._lock, lost_connection(self.where), self._conn.transaction():
             yield self._conn
 
+    def _execute(self, sql: str, args: tuple | Mapping = ()) -> int:
+        """One statement that writes, committed on its own (one round trip to the server); how many rows it changed."""
+        with self._lock, lost_connection(self.where):
+            return self._conn.execute(sql, args).rowcount
+
     def _rows(self, sql: str, args: tuple | Mapping = ()) -> list[tuple]:
         with self._lock, lost_connection(self.where):
             return self._conn.execute(sql, args).fetchall()
 
     def _records(self, sql: str, args: tuple | Mapping = ()) -> list[dict]:
-        """Rows as dictionaries by column name."""
+        """Rows as dictionaries by column name (of a statement that writes too, committed on its own)."""
         with self._lock, lost_connection(self.where):
             return self._conn.cursor(row_factory=dict_row).execute(sql, args).fetchall()
 
