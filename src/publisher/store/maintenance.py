@@ -72,9 +72,8 @@ def migrate_postgres(url: str, password: str) -> tuple[int, int]:
     """Bring the PostgreSQL database at `url` up to date, with no sender running (Busy otherwise); returns the
     versions (before, after)."""
     from .postgres import open_postgres
-    from .postgres_schema import migrate
-    with open_postgres(url, password, check=False) as store, store.lock_alone():
-        return migrate(store._conn, store.where)
+    with open_postgres(url, password, check=False) as store:
+        return store.migrate()
 
 
 def copy_store(source, target, progress: Callable[[Copied], None]) -> list[Copied]:

@@ -20,7 +20,7 @@ from ..errors import Busy, ConfigError, DatabaseUnavailable
 from .postgres_campaigns import PostgresCampaigns, take_claim_mark
 from .postgres_connection import connect, describe, lost_connection
 from .maintenance import Table
-from .postgres_schema import REQUESTS, SITE, check_schema, schema_version
+from .postgres_schema import REQUESTS, SITE, check_schema, migrate, schema_version
 from .records import POST_STATES, Moment, check_value, stamp
 
 
@@ -75,6 +75,11 @@ class PostgresStore(PostgresCampaigns):
                     self._conn.execute(f"SELECT {give}(%s, 0)", (SITE,))
             except DatabaseUnavailable:
                 pass  # the session is gone, and its locks with it
+
+    def migrate(self) -> tuple[int, int]:
+        """Bring the schema up to date, with no sender running (Busy otherwise); the versions (before, after)."""
+        with self.lock_alone(), self._lock, lost_connection(self.where):
+            return migrate(self._conn, self.where)
 
     @property
     def schema_version(self) -> int:

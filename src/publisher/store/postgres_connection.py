@@ -105,9 +105,18 @@ def lost_connection(where: str) -> Iterator[None]:
     try:
         yield
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        if not _connection_gone(exc):
+            raise
         raise DatabaseUnavailable(f"[database] url: lost the connection to {where}: {_reason(exc, '')}; "
                                   "everything recorded so far is kept: run the command again when the server "
                                   "is back") from None
+
+
+def _connection_gone(exc: psycopg.Error) -> bool:
+    """Whether the error says the connection is gone: no SQL state (the client lost it), a connection exception
+    (class 08), or the server shutting it down (class 57); not a deadlock or serialization failure, which are
+    operational errors too."""
+    return exc.sqlstate is None or exc.sqlstate[:2] in ("08", "57")
 
 
 def check_url(url: str, setting: str) -> None:
