@@ -169,3 +169,11 @@ def test_a_url_with_a_password_is_refused_as_a_copy_target(site_dir, postgres_ur
 def test_migrate_also_brings_an_sqlite_database_up_to_date(site_dir):
     assert site_dir.run("migrate").output == f"Migrated the database from schema version 0 to {len(MIGRATIONS)}.\n"
     assert site_dir.run("migrate").output == f"The database is up to date (schema version {len(MIGRATIONS)}).\n"
+
+
+def test_a_database_url_that_is_not_postgresql_names_the_setting_it_came_from(site_dir):
+    result = site_dir.run("subscribers", "count", env={"PUBLISHER_DATABASE_URL": "mysql://news@db.example.com/news"})
+    assert result.exit_code == 1
+    assert "PUBLISHER_DATABASE_URL: mysql://news@db.example.com/news is not a PostgreSQL URL" in result.output
+    site_dir.config(BASIC_TOML + '[database]\nurl = "sqlite:///list.db"\n')
+    assert "database.url: expected a PostgreSQL URL like" in site_dir.run("subscribers", "count").output
