@@ -114,7 +114,7 @@ def fill(store) -> None:
 def snapshot(store) -> tuple:
     campaigns = store.list_campaigns()
     return (store.list_subscribers(), campaigns, [store.list_deliveries(c.id) for c in campaigns],
-            store.post_states(), store.setting("secret", lambda: "new"))
+            store.published_posts(), store.setting("secret", lambda: "new"))
 
 
 def test_a_store_is_copied_into_postgresql_and_back_with_every_status_and_campaign(site_dir, postgres_url, tmp_path):

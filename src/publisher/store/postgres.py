@@ -21,7 +21,7 @@ from .postgres_campaigns import PostgresCampaigns, take_claim_mark
 from .postgres_connection import connect, describe, lost_connection
 from .maintenance import Table
 from .postgres_schema import REQUESTS, SITE, check_schema, migrate, schema_version
-from .records import POST_STATES, Moment, check_value, stamp
+from .records import POST_STATES, Moment, PublishedPost, check_value, stamp
 
 
 def open_postgres(url: str, password: str = "", *, check: bool = True) -> PostgresStore:
@@ -97,16 +97,34 @@ class PostgresStore(PostgresCampaigns):
 
     # Published posts (for `publisher publish`)
 
-    def record_post(self, slug: str, state: str, *, now: Moment) -> None:
-        """Remember that a post was archived (never to be mailed) or sent."""
+    def record_post(self, slug: str, state: str, *, post_id: str | None = None, now: Moment) -> None:
+        """Remember that a post was archived (never to be mailed) or sent, and its id; an id once recorded is
+        kept, and one recorded for another slug stays with that slug."""
         check_value(state, POST_STATES)
         with self._write() as conn:
-            conn.execute("INSERT INTO published (slug, state, recorded_at) VALUES (%s, %s, %s) ON CONFLICT (slug)"
-                         " DO UPDATE SET state = excluded.state, recorded_at = excluded.recorded_at",
-                         (slug, state, stamp(now)))
+            if post_id and conn.execute("SELECT 1 FROM published WHERE post_id = %s", (post_id,)).fetchone():
+                post_id = None
+            conn.execute("INSERT INTO published (slug, state, recorded_at, post_id) VALUES (%s, %s, %s, %s)"
+                         " ON CONFLICT (slug) DO UPDATE SET state = excluded.state, recorded_at ="
+                         " excluded.recorded_at, post_id = COALESCE(published.post_id, excluded.post_id)",
+                         (slug, state, stamp(now), post_id))
 
-    def post_states(self) -> dict[str, str]:
-        return dict(self._rows("SELECT slug, state FROM published ORDER BY slug"))
+    def published_posts(self) -> list[PublishedPost]:
+        """Every post recorded as archived or sent, by slug (in byte order, as SQLite sorts them)."""
+        rows = self._rows('SELECT slug, state, post_id FROM published ORDER BY slug COLLATE "C"')
+        return [PublishedPost(*row) for row in rows]
+
+    def move_post(self, slug: str, new_slug: str) -> bool:
+        """Follow a post to its new slug: its record and its campaign, unless something is recorded under the
+        new slug already; returns whether it moved."""
+        with self._write() as conn:
+            taken = conn.execute("SELECT 1 FROM published WHERE slug = %(new)s UNION ALL SELECT 1 FROM campaigns"
+                                 " WHERE slug = %(new)s", {"new": new_slug}).fetchone()
+            if taken:
+                return False
+            conn.execute("UPDATE published SET slug = %s WHERE slug = %s", (new_slug, slug))
+            conn.execute("UPDATE campaigns SET slug = %s WHERE slug = %s", (new_slug, slug))
+        return True
 
     # Settings the site keeps for itself
 

@@ -20,6 +20,7 @@ import secrets
 import psycopg
 
 from .postgres_connection import PostgresConnection
+from .postgres_consent import write_event
 from .postgres_schema import CLAIMS
 from .postgres_subscribers import SUBSCRIBER_COLUMNS, PostgresSubscribers, subscriber_from
 from .records import Campaign, Delivery, DeliveryCounts, Moment, read_time, stamp
@@ -141,13 +142,15 @@ class PostgresCampaigns(PostgresSubscribers):
                 (reply, stamp(next_attempt_at), int(possible_duplicate)), now)
 
     def mark_failed(self, delivery: Delivery, reply: str, bounce: bool, *, now: Moment) -> None:
-        """Record a failed delivery; `bounce` (mailbox unknown) also marks the subscriber bounced."""
+        """Record a failed delivery; `bounce` (mailbox unknown) also marks an active or pending subscriber
+        bounced, with the server's reply as the evidence in their consent history."""
         with self._write() as conn:
             conn.execute("UPDATE deliveries SET status = 'failed', last_reply = %s, updated_at = %s"
                          " WHERE id = %s AND status = 'sending'", (reply, stamp(now), delivery.id))
-            if bounce:
-                conn.execute("UPDATE subscribers SET status = 'bounced', updated_at = %s WHERE id = %s",
-                             (stamp(now), delivery.subscriber.id))
+            if bounce and conn.execute("UPDATE subscribers SET status = 'bounced', updated_at = %s WHERE id = %s"
+                                       " AND status IN ('pending', 'active')",
+                                       (stamp(now), delivery.subscriber.id)).rowcount:
+                write_event(conn, delivery.subscriber.id, "bounced", "smtp", reply, now, now)
 
     def release(self, delivery: Delivery, *, now: Moment) -> None:
         """Return a claimed delivery that was certainly not sent to the queue, uncounting the attempt."""

@@ -4,60 +4,67 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .postgres_connection import PostgresConnection
+from .import_rules import Origin
+from .postgres_consent import PostgresConsent, id_of, write_event
+from .postgres_import import import_entries
 from .postgres_schema import NEW_PUBLIC_ID
 from .records import (
     SUBSCRIBER_STATUSES,
+    SUPPRESSED_STATUSES,
+    AddressHashes,
     ImportOutcome,
     Moment,
     NewSubscriber,
     Subscriber,
     check_value,
     fold_email,
+    no_hashes,
     normalize_email,
     read_time,
     stamp,
+    strictness,
 )
 
 SUBSCRIBER_COLUMNS = "s.id, s.email, s.name, s.status, s.source, s.created_at, s.updated_at, s.public_id"
-BATCH = 1000
 
 
-class PostgresSubscribers(PostgresConnection):
-    """Subscribers, one per mailbox: an address is looked up by its folded form, `email_key`."""
+class PostgresSubscribers(PostgresConsent):
+    """Subscribers, one per mailbox: an address is looked up by its folded form, `email_key`. Every change of
+    status is written to the subscriber's consent history in the same transaction."""
 
     def add_subscriber(self, email: str, name: str = "", status: str = "active", source: str = "",
-                       *, now: Moment) -> tuple[Subscriber, bool]:
-        """Add one subscriber unless the address is already known; returns (subscriber, whether it was added)."""
-        outcome = self.add_subscribers([NewSubscriber(email, name, status)], source, now=now)
+                       *, now: Moment, how: str = "cli",
+                       address_hashes: AddressHashes = no_hashes) -> tuple[Subscriber | None, bool]:
+        """Add one subscriber unless the address is already known; returns (subscriber, whether it was added),
+        the subscriber None when the address is forgotten (on the suppression list)."""
+        outcome = self.add_subscribers([NewSubscriber(email, name, status)], source, now=now, how=how,
+                                       address_hashes=address_hashes)
         return self.get_subscriber(email), bool(outcome.added)
 
-    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment) -> ImportOutcome:
-        """Add every new address in one transaction, leaving known ones untouched; rows go to the server a
-        thousand at a time (one round trip each), which is what makes a large import fast."""
-        added = seen = 0
+    def add_subscribers(self, entries: Iterable[NewSubscriber], source: str, *, now: Moment, how: str = "import",
+                        address_hashes: AddressHashes = no_hashes) -> ImportOutcome:
+        """Add every new address in one transaction; a known one is only ever made stricter, a forgotten one
+        (whose hash under `address_hashes` is on the suppression list) is not added. See postgres_import.py."""
         with self._write() as conn:
-            batch: list[NewSubscriber] = []
-            for seen, entry in enumerate(entries, start=1):
-                check_value(entry.status, SUBSCRIBER_STATUSES)
-                batch.append(entry)
-                if len(batch) == BATCH:
-                    added += _insert(conn, batch, source, now)
-                    batch = []
-            added += _insert(conn, batch, source, now) if batch else 0
-        return ImportOutcome(added=added, unchanged=seen - added)
+            return import_entries(conn, entries, Origin(how, "" if source == how else source, now), address_hashes)
 
     def get_subscriber(self, email: str) -> Subscriber | None:
         rows = self._records(f"SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s WHERE email_key = %s",
                              (fold_email(email),))
         return subscriber_from(rows[0]) if rows else None
 
-    def set_subscriber_status(self, email: str, status: str, *, now: Moment) -> Subscriber | None:
-        """Change a subscriber's status; None when the address is unknown."""
-        check_value(status, SUBSCRIBER_STATUSES)
+    def set_subscriber_status(self, email: str, status: str, *, now: Moment, how: str = "cli",
+                              detail: str = "") -> Subscriber | None:
+        """Make a subscriber unsubscribed, bounced or complained (never more mailable: a stricter status stays),
+        recording the event; None when the address is unknown. ValueError for any other status."""
+        check_value(status, SUPPRESSED_STATUSES)
         with self._write() as conn:
-            conn.execute("UPDATE subscribers SET status = %s, updated_at = %s WHERE email_key = %s",
-                         (status, stamp(now), fold_email(email)))
+            row = conn.execute("SELECT id, status FROM subscribers WHERE email_key = %s FOR UPDATE",
+                               (fold_email(email),)).fetchone()
+            if row is not None and strictness(status) > strictness(row[1]):
+                conn.execute("UPDATE subscribers SET status = %s, updated_at = %s WHERE id = %s",
+                             (status, stamp(now), row[0]))
+                write_event(conn, row[0], status, how, detail, now, now)
         return self.get_subscriber(email)
 
     def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
@@ -74,47 +81,44 @@ class PostgresSubscribers(PostgresConnection):
         counts.update(self._rows("SELECT status, COUNT(*) FROM subscribers GROUP BY status"))
         return counts
 
-    def request_subscription(self, email: str, name: str = "", *, now: Moment) -> Subscriber:
-        """A sign-up from the web form: a new address becomes pending, as does one that had unsubscribed or
-        bounced (taking the new name, if given); a pending or active subscriber stays as they are."""
+    def request_subscription(self, email: str, name: str = "", *, now: Moment, kind: str = "subscribed",
+                             how: str = "form", detail: str = "") -> Subscriber:
+        """A sign-up (or, as kind 'invited', an invitation), recorded as an event: a new address becomes pending
+        (source 'web' or 'invite'); every other keeps its status, taking the new name, if given, unless active."""
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO subscribers AS s (email, email_key, name, status, source, created_at, updated_at,"
-                f" public_id) VALUES (%(email)s, %(key)s, %(name)s, 'pending', 'web', %(now)s, %(now)s, {NEW_PUBLIC_ID})"
-                " ON CONFLICT (email_key) DO UPDATE SET status = 'pending',"
-                " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE s.name END,"
-                " updated_at = excluded.updated_at WHERE s.status IN ('unsubscribed', 'bounced')",
-                {"email": normalize_email(email), "name": name, "now": stamp(now), "key": fold_email(email)})
+                " public_id) VALUES (%(email)s, %(key)s, %(name)s, 'pending', %(source)s, %(now)s, %(now)s,"
+                f" {NEW_PUBLIC_ID}) ON CONFLICT (email_key) DO UPDATE SET name = excluded.name"
+                " WHERE excluded.name != '' AND s.status != 'active'",
+                {"email": normalize_email(email), "name": name, "now": stamp(now), "key": fold_email(email),
+                 "source": "web" if kind == "subscribed" else "invite"})
+            write_event(conn, id_of(conn, email), kind, how, detail, now, now)
         return self.get_subscriber(email)
 
-    def confirm_subscriber(self, email: str, pending_by: Moment, *, now: Moment) -> bool:
-        """Activate a subscriber who has been pending since `pending_by` or earlier (a confirm link made before
-        they last unsubscribed confirms nothing). True only for the one call that activated them."""
+    def confirm_subscriber(self, email: str, pending_by: Moment, *, now: Moment, left_by: Moment | None = None,
+                           how: str = "link", detail: str = "") -> bool:
+        """Activate a subscriber pending since `pending_by` or earlier, or one who left before `left_by` (default
+        `pending_by`) and signed up again; records 'confirmed'; True only for the one call that activated them."""
         with self._write() as conn:
-            return bool(conn.execute(
-                "UPDATE subscribers SET status = 'active', updated_at = %s WHERE email_key = %s"
-                " AND status = 'pending' AND updated_at <= %s",
-                (stamp(now), fold_email(email), stamp(pending_by))).rowcount)
+            subscriber_id = id_of(conn, email)
+            done = conn.execute(
+                "UPDATE subscribers SET status = 'active', updated_at = %s WHERE id = %s AND ((status = 'pending'"
+                f" AND updated_at <= %s) OR (status IN {SUPPRESSED_STATUSES} AND updated_at < %s))",
+                (stamp(now), subscriber_id, stamp(pending_by), stamp(left_by or pending_by))).rowcount
+            if done:
+                write_event(conn, subscriber_id, "confirmed", how, detail, now, now)
+        return bool(done)
 
-    def unsubscribe(self, email: str, *, now: Moment) -> bool:
-        """Unsubscribe an active or pending subscriber; returns whether anything changed."""
+    def unsubscribe(self, email: str, *, now: Moment, how: str = "link", detail: str = "") -> bool:
+        """Unsubscribe an active or pending subscriber, recording how; returns whether anything changed."""
         with self._write() as conn:
-            return bool(conn.execute(
-                "UPDATE subscribers SET status = 'unsubscribed', updated_at = %s WHERE email_key = %s"
-                " AND status IN ('active', 'pending')", (stamp(now), fold_email(email))).rowcount)
-
-
-def _insert(conn, batch: list[NewSubscriber], source: str, now: Moment) -> int:
-    """Insert one batch of new subscribers in one statement (a later twin of an address in the batch, or a known
-    address, is left out); returns how many were added."""
-    rows = [(normalize_email(e.email), fold_email(e.email), e.name, e.status, stamp(e.created_at or now))
-            for e in batch]
-    return conn.execute(
-        "INSERT INTO subscribers (email, email_key, name, status, source, created_at, updated_at, public_id)"
-        f" SELECT email, key, name, status, %s, created, %s, {NEW_PUBLIC_ID}"
-        " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY"
-        " AS t (email, key, name, status, created, n) ORDER BY n ON CONFLICT DO NOTHING",
-        (source, stamp(now), *map(list, zip(*rows)))).rowcount
+            subscriber_id = id_of(conn, email)
+            done = conn.execute("UPDATE subscribers SET status = 'unsubscribed', updated_at = %s WHERE id = %s"
+                                " AND status IN ('active', 'pending')", (stamp(now), subscriber_id)).rowcount
+            if done:
+                write_event(conn, subscriber_id, "unsubscribed", how, detail, now, now)
+        return bool(done)
 
 
 def subscriber_from(row: dict) -> Subscriber:

@@ -12,19 +12,15 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
+from .import_rules import Origin, is_kept_off, is_stricter, one_per_mailbox
 from .records import (
-    SUBSCRIBER_STATUSES,
     AddressHashes,
     SUPPRESSED_STATUSES,
     ImportOutcome,
     Moment,
     NewSubscriber,
-    check_value,
-    fold_email,
     normalize_email,
-    strictness,
 )
 from .sqlite_connection import stamp
 
@@ -32,42 +28,21 @@ NEW_PUBLIC_ID = "lower(hex(randomblob(16)))"  # 128 random bits, made by SQLite 
 CHUNK = 500  # addresses per lookup, well under SQLite's limit on parameters
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Where a list of subscribers comes from, for their consent history: how (import, cli, ...) and the
-    detail (the file and service of an import)."""
-
-    how: str
-    detail: str
-    now: Moment
-
-
 def import_entries(conn: sqlite3.Connection, entries: Iterable[NewSubscriber], origin: Origin,
                    address_hashes: AddressHashes) -> ImportOutcome:
     """Add, make stricter or leave each entry, inside the caller's transaction, and say how many of each."""
-    rows = _one_per_mailbox(entries)
+    rows = one_per_mailbox(entries)
     known = _known(conn, list(rows))
     unknown = {key: entry for key, entry in rows.items() if key not in known}
     forgotten = _forgotten(conn, unknown, address_hashes)
     new = {key: entry for key, entry in unknown.items() if key not in forgotten}
-    stricter = [(known[key][0], e) for key, e in rows.items() if key in known and _stricter(e, known[key][1])]
-    kept_off = sum(1 for key, e in rows.items() if key in known and _kept_off(e, known[key][1]))
+    stricter = [(known[key][0], e) for key, e in rows.items() if key in known and is_stricter(e, known[key][1])]
+    kept_off = sum(1 for key, e in rows.items() if key in known and is_kept_off(e, known[key][1]))
     stamp_once = functools.cache(stamp)  # an import's rows share few distinct times
     _insert(conn, new, origin, stamp_once)
     _make_stricter(conn, stricter, origin, stamp_once)
     return ImportOutcome(added=len(new), made_stricter=len(stricter), suppressed=len(forgotten) + kept_off,
                          unchanged=len(known) - len(stricter) - kept_off)
-
-
-def _one_per_mailbox(entries: Iterable[NewSubscriber]) -> dict[str, NewSubscriber]:
-    """The entries checked, by folded address: of two for one mailbox the stricter is kept, as a file's reader does."""
-    kept: dict[str, NewSubscriber] = {}
-    for entry in entries:
-        check_value(entry.status, SUBSCRIBER_STATUSES)
-        key = fold_email(entry.email)
-        if key not in kept or strictness(entry.status) > strictness(kept[key].status):
-            kept[key] = entry
-    return kept
 
 
 def _known(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
@@ -88,16 +63,6 @@ def _forgotten(conn: sqlite3.Connection, entries: dict[str, NewSubscriber], addr
     if not listed:
         return set()
     return {key for key in entries if listed.intersection(address_hashes(key))}
-
-
-def _stricter(entry: NewSubscriber, current: str) -> bool:
-    """Whether the file makes a known address stricter: only ever to unsubscribed, bounced or complained."""
-    return entry.status in SUPPRESSED_STATUSES and strictness(entry.status) > strictness(current)
-
-
-def _kept_off(entry: NewSubscriber, current: str) -> bool:
-    """Whether the file lists a known suppressed address as mailable (active or pending), which the rule refuses."""
-    return current in SUPPRESSED_STATUSES and entry.status not in SUPPRESSED_STATUSES
 
 
 def _insert(conn: sqlite3.Connection, entries: dict[str, NewSubscriber], origin: Origin,

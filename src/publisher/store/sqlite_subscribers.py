@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
+from .import_rules import Origin
 from .records import (
     SUBSCRIBER_STATUSES,
     AddressHashes,
@@ -21,7 +22,7 @@ from .records import (
 )
 from .sqlite_connection import read_time, stamp
 from .sqlite_consent import SqliteConsent, id_of, write_event
-from .sqlite_import import NEW_PUBLIC_ID, Origin, import_entries
+from .sqlite_import import NEW_PUBLIC_ID, import_entries
 
 SUBSCRIBER_COLUMNS = "s.id, s.email, s.name, s.status, s.source, s.created_at, s.updated_at, s.public_id"
 

@@ -1,5 +1,5 @@
-"""The SQLite store's consent records: the history each change writes, the summary an export carries, the
-count of confirmation emails, and erasure onto the suppression list."""
+"""Each store's consent records (SQLite and PostgreSQL, by the shared `store` fixture): the history each change
+writes, the summary an export carries, the count of confirmation emails, and erasure onto the suppression list."""
 
 from __future__ import annotations
 
@@ -8,16 +8,9 @@ import datetime as dt
 import pytest
 
 from publisher.store import ConsentSummary, NewSubscriber
-from publisher.store.sqlite import open_sqlite
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 IP = "203.0.113.7"
-
-
-@pytest.fixture
-def store(tmp_path):
-    with open_sqlite(tmp_path / "publisher.db") as store:
-        yield store
 
 
 def at(minutes: int) -> dt.datetime:

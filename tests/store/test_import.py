@@ -1,5 +1,6 @@
-"""The SQLite store's import rule: new addresses go in with their status and consent evidence, a known address is
-only ever made stricter, a forgotten one stays out, and a whole list goes in as one transaction."""
+"""Each store's import rule (SQLite and PostgreSQL, by the shared `store` fixture): new addresses go in with their
+status and consent evidence, a known address is only ever made stricter, a forgotten one stays out, and a whole
+list goes in as one transaction."""
 
 from __future__ import annotations
 
@@ -9,19 +10,12 @@ import pytest
 
 from publisher.errors import ConfigError
 from publisher.store import SUPPRESSED_STATUSES, ImportOutcome, NewSubscriber
-from publisher.store.sqlite import open_sqlite
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 OPTED_IN = dt.datetime(2021, 4, 2, 8, 30, tzinfo=dt.UTC)
 CONFIRMED = dt.datetime(2021, 4, 2, 8, 45, tzinfo=dt.UTC)
 LEFT = dt.datetime(2023, 7, 9, 18, 0, tzinfo=dt.UTC)
 SOURCE = "mailchimp.csv (Mailchimp)"
-
-
-@pytest.fixture
-def store(tmp_path):
-    with open_sqlite(tmp_path / "publisher.db") as store:
-        yield store
 
 
 def history(store, email: str) -> list[tuple]:
