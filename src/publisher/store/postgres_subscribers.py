@@ -53,6 +53,11 @@ class PostgresSubscribers(PostgresConsent):
                              (fold_email(email),))
         return subscriber_from(rows[0]) if rows else None
 
+    def get_subscriber_by_public_id(self, public_id: str) -> Subscriber | None:
+        """The subscriber whose links carry `public_id` (exactly as made); None when nobody's do."""
+        rows = self._records(f"SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s WHERE public_id = %s", (public_id,))
+        return subscriber_from(rows[0]) if rows else None
+
     def set_subscriber_status(self, email: str, status: str, *, now: Moment, how: str = "cli",
                               detail: str = "") -> Subscriber | None:
         """Make a subscriber unsubscribed, bounced or complained (never more mailable: a stricter status stays),
