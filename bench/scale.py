@@ -56,12 +56,13 @@ def measure_scale(work: Path, recipients: int, publisher: list[str], sink_factor
     try:
         site, csv = scale_site(work, sink.port), subscribers_csv(work, recipients)
         base = {**os.environ, "PUBLISHER_SECRET_KEY": secret, "PGPASSWORD": PASSWORD}
-        sqlite_import = checked([*publisher, "--config", str(site), "subscribers", "import", str(csv)], env=base)
+        importing = ["subscribers", "import", str(csv), "--status", "active"]  # a list of people who all asked
+        sqlite_import = checked([*publisher, "--config", str(site), *importing], env=base)
         sqlite_send = _send_together(publisher, site, base, 1)
         cluster.admin("CREATE DATABASE imported")
         pg = {**base, "PUBLISHER_DATABASE_URL": cluster.url("imported")}
         checked([*publisher, "--config", str(site), "migrate"], env=pg)
-        pg_import = checked([*publisher, "--config", str(site), "subscribers", "import", str(csv)], env=pg)
+        pg_import = checked([*publisher, "--config", str(site), *importing], env=pg)
         runs = {}
         for count in SENDERS:
             cluster.admin(f"CREATE DATABASE run_{count} TEMPLATE imported")
