@@ -82,7 +82,8 @@ def test_a_password_written_in_publisher_toml_is_refused_without_repeating_it(si
     use_database(site_dir, postgres_url.replace("publisher@", "publisher:Hunter2-Secret@"))
     result = site_dir.run("subscribers", "count")
     assert result.exit_code == 1
-    assert "database.url: holds a password; remove it from the file and set PUBLISHER_DATABASE_PASSWORD" in result.output
+    assert ("database.url: holds a password; remove it from the file and set PUBLISHER_DATABASE_PASSWORD"
+            in result.output)
     assert "Hunter2-Secret" not in result.output
 
 
@@ -123,7 +124,8 @@ def test_a_store_is_copied_into_postgresql_and_back_with_every_status_and_campai
         before = snapshot(store)
     result = site_dir.run("store", "copy", "--to", postgres_url)
     assert result.exit_code == 0, result.output
-    assert "subscribers: 10 copied, 10 in both" in result.output and "deliveries: 10 copied, 10 in both" in result.output
+    assert "subscribers: 10 copied, 10 in both" in result.output
+    assert "deliveries: 10 copied, 10 in both" in result.output
     assert result.output.endswith("The copy matches its source: every table and status has the same count.\n")
     with open_postgres(postgres_url) as store:
         assert snapshot(store) == before

@@ -134,7 +134,8 @@ def test_a_sender_that_loses_the_database_stops_with_one_line_and_a_rerun_finish
     while sent(postgres_url) < 500 and proc.poll() is None:
         time.sleep(0.01)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = 'publisher'")
+        conn.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                     " WHERE application_name = 'publisher'")
     output = proc.communicate(timeout=60)[0]
     assert proc.returncode == 1 and "Traceback" not in output
     assert "lost the connection to" in output and "run the command again when the server is back" in output

@@ -2,12 +2,12 @@
 send them at a shared rate, retry deferrals with exponential backoff, and record each outcome at once.
 
 Claim before sending, record after (DESIGN rule 5): after a crash only deliveries left in 'sending' are
-uncertain, at most one per connection. Running the campaign again re-queues those (reporting them as
-possible duplicates) and sends everything not yet sent. Where the store lets several senders share a campaign
-(PostgreSQL), a run that runs out of work also takes over what a sender that died meanwhile left in flight. A message the server may have taken without saying
-so in time (a timeout or a lost connection after the whole message was sent) is likewise retried and
-reported as a possible duplicate. Ctrl-C lets each worker finish and record the message it is sending, then
-stops.
+uncertain, at most one per connection. Running the campaign again re-queues those (reporting them as possible
+duplicates) and sends everything not yet sent. Where the store lets several senders share a campaign
+(PostgreSQL), a run that runs out of work also takes over what a sender that died meanwhile left in flight. A
+message the server may have taken without saying so in time (a timeout or a lost connection after the whole
+message was sent) is likewise retried and reported as a possible duplicate. Ctrl-C lets each worker finish and
+record the message it is sending, then stops.
 
 A server that turns connections away (421, or no greeting) is waited out with the same backoff; a worker
 turned away max_attempts times in a row gives up, and when every worker has, the run stops with the rest

@@ -18,7 +18,7 @@ import psycopg
 
 from ..errors import Busy, ConfigError, DatabaseUnavailable
 from .postgres_campaigns import PostgresCampaigns, take_claim_mark
-from .postgres_connection import connect, describe, lost_connection
+from .postgres_connection import connect, lost_connection
 from .maintenance import Table
 from .postgres_schema import REQUESTS, SITE, check_schema, migrate, schema_version
 from .records import POST_STATES, Moment, PublishedPost, check_value, stamp

@@ -8,8 +8,8 @@ process that finds the schema behind stops with a message saying so. PostgreSQL 
 so no PostgreSQL database holds rows from before it: migrations 1 to 5 here only build the tables (SQLite's
 merging of old rows has nothing to merge). The index that finds the next delivery names `id` as its last column,
 as SQLite's index holds it implicitly: without it every claim would sort all the queued deliveries that share a
-time, and a 100,000-message campaign would slow to a crawl. Times are kept as the same fixed-width UTC text as in SQLite, so a
-copy between the backends is exact and comparisons work alike.
+time, and a 100,000-message campaign would slow to a crawl. Times are kept as the same fixed-width UTC text as
+in SQLite, so a copy between the backends is exact and comparisons work alike.
 """
 
 from __future__ import annotations
