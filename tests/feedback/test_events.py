@@ -1,11 +1,10 @@
-"""Applying feedback events to a real SQLite store: each kind changes the right subscriber and only that one,
+"""Applying feedback events to a real store (SQLite, then PostgreSQL): each kind changes the right subscriber and only that one,
 once, and never makes anyone more mailable."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sqlite3
 
 import pytest
 
@@ -23,7 +22,6 @@ from publisher.feedback.events import (
 )
 from publisher.mail.verp import BOUNCE, UNSUBSCRIBE, make_tag
 from publisher.store import NewSubscriber
-from publisher.store.sqlite import open_sqlite
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 SECRET = "a-secret-key-of-some-length"
@@ -31,8 +29,8 @@ PEOPLE = ("ann@example.com", "bob@example.com", "cy@example.com")
 
 
 @pytest.fixture
-def store(tmp_path):
-    with open_sqlite(tmp_path / "publisher.db") as store:
+def store(backend):
+    with backend.open() as store:
         store.add_subscribers([NewSubscriber(e) for e in PEOPLE], "test", now=NOW)
         yield store
 
@@ -67,10 +65,9 @@ def statuses(store) -> dict[str, str]:
 
 def history(store) -> list[tuple]:
     """The consent events feedback wrote (the readers' own sign-ups, made by the fixture, left out)."""
-    conn = sqlite3.connect(store.path)
-    return conn.execute("SELECT s.email, c.kind, c.how, c.detail FROM consent_events c"
-                        " JOIN subscribers s ON s.id = c.subscriber_id WHERE c.kind != 'subscribed'"
-                        " ORDER BY c.id").fetchall()
+    return [tuple(row) for row in store._rows(
+        "SELECT s.email, c.kind, c.how, c.detail FROM consent_events c JOIN subscribers s ON s.id = c.subscriber_id"
+        " WHERE c.kind != 'subscribed' ORDER BY c.id")]
 
 
 def test_a_hard_bounce_marks_only_that_subscriber_bounced_with_the_evidence_in_their_history(store):

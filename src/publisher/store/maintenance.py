@@ -38,6 +38,7 @@ TABLES = (
     Table("deliveries", ("id", "campaign_id", "subscriber_id", "status", "attempts", "next_attempt_at",
                          "last_reply", "message_id", "created_at", "updated_at", "possible_duplicate")),
     Table("consent_events", ("id", "subscriber_id", "kind", "how", "detail", "at", "recorded_at")),
+    Table("feedback", ("id", "key", "kind", "subscriber_id", "delivery_id", "how", "detail", "at", "recorded_at")),
     Table("suppressions", ("address_hash", "reason", "recorded_at"), key="address_hash"),
     Table("published", ("slug", "state", "recorded_at", "post_id"), key="slug"),
     Table("settings", ("name", "value"), key="name"),

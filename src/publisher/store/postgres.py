@@ -2,10 +2,10 @@
 and several senders, opened with `open_postgres`.
 
 Like the SQLite store it is one class built from one part per group of tables (subscribers, then campaigns and
-deliveries, then posts, settings and request counts here), sharing one connection and its transactions. What
-differs is the sending lock: SQLite's admits one sender per site; here `lock()` is shared by every sender, which
-share each campaign's deliveries through claims (postgres_campaigns.py), and only `publisher migrate` and
-`publisher store copy` take the site alone.
+deliveries, then feedback on them, then posts, settings and recorded requests here), sharing one connection and
+its transactions. What differs is the sending lock: SQLite's admits one sender per site; here `lock()` is shared
+by every sender, which share each campaign's deliveries through claims (postgres_campaigns.py), and only
+`publisher migrate` and `publisher store copy` take the site alone.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from contextlib import contextmanager
 import psycopg
 
 from ..errors import Busy, ConfigError, DatabaseUnavailable
-from .postgres_campaigns import PostgresCampaigns, take_claim_mark
+from .postgres_campaigns import take_claim_mark
 from .postgres_connection import connect, lost_connection
+from .postgres_feedback import PostgresFeedback
 from .maintenance import Table
 from .postgres_schema import REQUESTS, SITE, check_schema, migrate, schema_version
 from .records import POST_STATES, Moment, PublishedPost, check_value, stamp
@@ -41,7 +42,7 @@ def open_postgres(url: str, password: str = "", *, check: bool = True) -> Postgr
     return store
 
 
-class PostgresStore(PostgresCampaigns):
+class PostgresStore(PostgresFeedback):
     """The Store protocol over one PostgreSQL database. Build it with `open_postgres`; close it when done."""
 
     @contextmanager

@@ -25,7 +25,7 @@ from .postgres_schema import CLAIMS
 from .postgres_subscribers import SUBSCRIBER_COLUMNS, PostgresSubscribers, subscriber_from
 from .records import Campaign, Delivery, DeliveryCounts, Moment, read_time, stamp
 
-_DELIVERY_SELECT = f"""
+DELIVERY_SELECT = f"""
     SELECT d.id AS d_id, d.campaign_id, d.status AS d_status, d.attempts, d.next_attempt_at, d.last_reply,
            d.message_id, d.created_at AS d_created_at, d.updated_at AS d_updated_at, d.possible_duplicate,
            {SUBSCRIBER_COLUMNS}
@@ -101,10 +101,10 @@ class PostgresCampaigns(PostgresSubscribers):
         return DeliveryCounts(**dict(rows))
 
     def list_deliveries(self, campaign_id: int, status: str | None = None) -> list[Delivery]:
-        rows = self._records(f"{_DELIVERY_SELECT} WHERE d.campaign_id = %(c)s"
+        rows = self._records(f"{DELIVERY_SELECT} WHERE d.campaign_id = %(c)s"
                              " AND (%(s)s::text IS NULL OR d.status = %(s)s) ORDER BY d.id",
                              {"c": campaign_id, "s": status})
-        return [_delivery(row) for row in rows]
+        return [delivery_from(row) for row in rows]
 
     def finish_campaign(self, campaign_id: int, *, now: Moment) -> bool:
         """Mark the campaign done if no delivery is queued or in flight; returns whether it is done."""
@@ -196,7 +196,7 @@ class PostgresCampaigns(PostgresSubscribers):
         while True:
             rows = self._records(_CLAIM, args)
             if not rows or rows[0]["d_status"] == "sending":
-                return _delivery(rows[0]) if rows else None
+                return delivery_from(rows[0]) if rows else None
             args["sent"] = None
 
 
@@ -211,7 +211,7 @@ def _campaign(row: dict) -> Campaign:
                     created_at=read_time(row["created_at"]), finished_at=read_time(row["finished_at"]))
 
 
-def _delivery(row: dict) -> Delivery:
+def delivery_from(row: dict) -> Delivery:
     return Delivery(id=row["d_id"], campaign_id=row["campaign_id"], subscriber=subscriber_from(row),
                     status=row["d_status"], attempts=row["attempts"], next_attempt_at=read_time(row["next_attempt_at"]),
                     last_reply=row["last_reply"], message_id=row["message_id"],
