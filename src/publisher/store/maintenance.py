@@ -24,11 +24,12 @@ BATCH = 5_000
 
 @dataclass(frozen=True)
 class Table:
-    """A table to copy: its columns, and the column it is read in order of (an integer `id`, or a text key)."""
+    """A table to copy: its columns, and the column it is read in order of (an integer `id`, or a text key); a
+    small table keyed by two columns (None) is copied in one batch."""
 
     name: str
     columns: tuple[str, ...]
-    key: str = "id"
+    key: str | None = "id"
 
 
 TABLES = (
@@ -42,6 +43,8 @@ TABLES = (
     Table("suppressions", ("address_hash", "reason", "recorded_at"), key="address_hash"),
     Table("published", ("slug", "state", "recorded_at", "post_id"), key="slug"),
     Table("settings", ("name", "value"), key="name"),
+    Table("clicks", ("campaign_id", "link", "url", "count"), key=None),
+    Table("webhook_calls", ("provider", "call_id", "at"), key=None),
 )
 NOT_COPIED = ("request_log",)  # an hour's requests, for rate limits
 
@@ -101,6 +104,10 @@ def _alone(store) -> Iterator[None]:
 
 def _batches(source, table: Table, after) -> Iterator[list[tuple]]:
     """The source's rows of `table` in key order after `after` (None: from the start), a batch at a time."""
+    if table.key is None:
+        if rows := source.export_rows(table, None, 0):
+            yield rows
+        return
     while rows := source.export_rows(table, after, BATCH):
         yield rows
         after = rows[-1][table.columns.index(table.key)]

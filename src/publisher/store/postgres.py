@@ -2,7 +2,7 @@
 and several senders, opened with `open_postgres`.
 
 Like the SQLite store it is one class built from one part per group of tables (subscribers, then campaigns and
-deliveries, then feedback on them, then posts, settings and recorded requests here), sharing one connection and
+deliveries, then feedback on them, then click counts, then posts, settings and recorded requests here), sharing one connection and
 its transactions. What differs is the sending lock: SQLite's admits one sender per site; here `lock()` is shared
 by every sender, which share each campaign's deliveries through claims (postgres_campaigns.py), and only
 `publisher migrate` and `publisher store copy` take the site alone.
@@ -19,7 +19,7 @@ import psycopg
 from ..errors import Busy, ConfigError, DatabaseUnavailable
 from .postgres_campaigns import take_claim_mark
 from .postgres_connection import connect, lost_connection
-from .postgres_feedback import PostgresFeedback
+from .postgres_clicks import PostgresClicks
 from .maintenance import Table
 from .postgres_schema import REQUESTS, SITE, check_schema, migrate, schema_version
 from .records import POST_STATES, Moment, PublishedPost, check_value, stamp
@@ -42,7 +42,7 @@ def open_postgres(url: str, password: str = "", *, check: bool = True) -> Postgr
     return store
 
 
-class PostgresStore(PostgresFeedback):
+class PostgresStore(PostgresClicks):
     """The Store protocol over one PostgreSQL database. Build it with `open_postgres`; close it when done."""
 
     @contextmanager
@@ -157,7 +157,10 @@ class PostgresStore(PostgresFeedback):
     # Whole tables, for `publisher store copy` (maintenance.py); names come from its TABLES, never from input
 
     def export_rows(self, table: Table, after: object, limit: int) -> list[tuple]:
-        """Up to `limit` rows of `table` in key order (text in byte order, as SQLite sorts it), after `after`."""
+        """Up to `limit` rows of `table` in key order (text in byte order, as SQLite sorts it), after `after`;
+        every row of a table without a key."""
+        if table.key is None:
+            return self._rows(f"SELECT {', '.join(table.columns)} FROM {table.name}")
         key = table.key if table.key == "id" else f'{table.key} COLLATE "C"'
         cast = "bigint" if table.key == "id" else "text"
         return self._rows(f"SELECT {', '.join(table.columns)} FROM {table.name}"

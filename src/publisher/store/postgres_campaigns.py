@@ -100,7 +100,18 @@ class PostgresCampaigns(PostgresSubscribers):
                           (campaign_id,))
         return DeliveryCounts(**dict(rows))
 
+    def left_since(self, campaign_id: int) -> dict[str, int]:
+        """Of the people the campaign was sent to (or failed to reach), how many have bounced, complained or
+        unsubscribed since it started: their status is one of those and last changed at or after its start."""
+        rows = self._rows(
+            "SELECT s.status, COUNT(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+            " JOIN campaigns c ON c.id = d.campaign_id WHERE d.campaign_id = %s AND d.status IN ('sent', 'failed')"
+            " AND s.status IN ('bounced', 'complained', 'unsubscribed') AND s.updated_at >= c.created_at"
+            " GROUP BY s.status", (campaign_id,))
+        return {"bounced": 0, "complained": 0, "unsubscribed": 0, **dict(rows)}
+
     def list_deliveries(self, campaign_id: int, status: str | None = None) -> list[Delivery]:
+        """The campaign's deliveries in the order they were queued, optionally only those with one status."""
         rows = self._records(f"{DELIVERY_SELECT} WHERE d.campaign_id = %(c)s"
                              " AND (%(s)s::text IS NULL OR d.status = %(s)s) ORDER BY d.id",
                              {"c": campaign_id, "s": status})

@@ -69,6 +69,20 @@ class PostgresFeedback(PostgresCampaigns):
                 if due else status
         return FeedbackOutcome(new=new, status_before=status, status_after=after, soft_bounces=streak)
 
+    def call_seen(self, provider: str, call_id: str, *, since: Moment) -> bool:
+        """Whether a webhook call with this id (a provider's one-time token or message id) was handled at or
+        after `since`."""
+        return bool(self._rows("SELECT 1 FROM webhook_calls WHERE provider = %s AND call_id = %s AND at >= %s",
+                               (provider, call_id, stamp(since))))
+
+    def note_call(self, provider: str, call_id: str, *, forget_before: Moment, now: Moment) -> None:
+        """Remember a handled webhook call, so that the same call again is refused (by any service process); the
+        provider's calls older than `forget_before` are forgotten."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM webhook_calls WHERE provider = %s AND at < %s", (provider, stamp(forget_before)))
+            conn.execute("INSERT INTO webhook_calls (provider, call_id, at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                         (provider, call_id, stamp(now)))
+
 
 def _soft_streak(conn: psycopg.Connection, subscriber_id: int, delivery_id: int | None) -> int:
     """How many of the subscriber's sent deliveries, in campaign order, soft-bounced in a row around

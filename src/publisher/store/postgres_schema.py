@@ -4,8 +4,8 @@ bringing a database up to the newest one with `publisher migrate`.
 The number of migrations a database has seen is the one row of `schema_version`. Migrating is explicit for
 PostgreSQL: several service processes and senders on several hosts share one database, so a schema change is
 made once, on purpose, by `publisher migrate`, never as a side effect of whichever process starts first; a
-process that finds the schema behind stops with a message saying so. PostgreSQL support begins at migration 7,
-so no PostgreSQL database holds rows from before it: migrations 1 to 6 here only build the tables (SQLite's
+process that finds the schema behind stops with a message saying so. PostgreSQL support begins at migration 8,
+so no PostgreSQL database holds rows from before it: migrations 1 to 7 here only build the tables (SQLite's
 merging of old rows has nothing to merge). The index that finds the next delivery names `id` as its last column,
 as SQLite's index holds it implicitly: without it every claim would sort all the queued deliveries that share a
 time, and a 100,000-message campaign would slow to a crawl. Times are kept as the same fixed-width UTC text as
@@ -115,6 +115,23 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX feedback_delivery ON feedback (delivery_id, kind);
     CREATE INDEX deliveries_message_id ON deliveries (message_id) WHERE message_id != ''
+    """,
+    """
+    CREATE TABLE clicks (
+        campaign_id BIGINT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+        link INTEGER NOT NULL,
+        url TEXT NOT NULL,
+        count INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (campaign_id, link),
+        UNIQUE (campaign_id, url)
+    );
+    CREATE TABLE webhook_calls (
+        provider TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (provider, call_id)
+    );
+    CREATE INDEX webhook_calls_at ON webhook_calls (provider, at)
     """,
     """
     ALTER TABLE deliveries ADD COLUMN claimed_by INTEGER;

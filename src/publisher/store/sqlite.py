@@ -161,7 +161,10 @@ class SqliteStore(SqliteClicks):
     # Whole tables, for `publisher store copy` (maintenance.py); names come from its TABLES, never from input
 
     def export_rows(self, table: Table, after: object, limit: int) -> list[tuple]:
-        """Up to `limit` rows of `table` in key order, after the key `after` (None: from the first)."""
+        """Up to `limit` rows of `table` in key order, after the key `after` (None: from the first); every row of
+        a table without a key."""
+        if table.key is None:
+            return [tuple(row) for row in self._rows(f"SELECT {', '.join(table.columns)} FROM {table.name}")]
         return [tuple(row) for row in self._rows(
             f"SELECT {', '.join(table.columns)} FROM {table.name} WHERE ?1 IS NULL OR {table.key} > ?1"
             f" ORDER BY {table.key} LIMIT ?2", (after, limit))]
