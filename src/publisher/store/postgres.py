@@ -2,10 +2,10 @@
 and several senders, opened with `open_postgres`.
 
 Like the SQLite store it is one class built from one part per group of tables (subscribers, then campaigns and
-deliveries, then feedback on them, then click counts, then posts, settings and recorded requests here), sharing one connection and
-its transactions. What differs is the sending lock: SQLite's admits one sender per site; here `lock()` is shared
-by every sender, which share each campaign's deliveries through claims (postgres_campaigns.py), and only
-`publisher migrate` and `publisher store copy` take the site alone.
+deliveries, then feedback on them, then click counts, then posts, settings and recorded requests here), sharing
+one connection and its transactions. What differs is the sending lock: SQLite's admits one sender per site; here
+`lock()` is shared by every sender, which share each campaign's deliveries through claims
+(postgres_campaigns.py), and only `publisher migrate` and `publisher store copy` take the site alone.
 """
 
 from __future__ import annotations
