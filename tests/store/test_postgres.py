@@ -70,3 +70,10 @@ def test_a_lost_connection_is_one_clear_error_and_nothing_half_written(postgres_
             store.add_subscriber("bo@example.com", now=NOW)
         assert [s.email for s in other.list_subscribers()] == ["ann@example.com"]
     store.close()
+
+
+def test_the_server_probes_each_store_session_so_a_vanished_senders_claims_are_freed_within_a_minute(postgres_url):
+    with open_postgres(postgres_url) as store:
+        settings = [store._rows(f"SHOW {name}")[0][0] for name in
+                    ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count")]
+    assert settings == ["30", "10", "3"]  # 30 s idle, then 3 probes 10 s apart: about a minute

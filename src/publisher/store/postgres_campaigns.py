@@ -9,7 +9,8 @@ killed, the machine gone, the connection cut), so `recover_in_flight` re-queues 
 sender is gone and never those another live sender is sending. A lease with an expiry would need a duration
 longer than the slowest SMTP transaction yet short enough to resume soon, and clocks that agree across hosts;
 a session needs neither. The cost: a connection cut without the server noticing (a silent network failure) is
-recovered only when TCP keepalives end the session (about a minute here).
+recovered only when the server's TCP keepalives, which each store sets for its session, end the session (about
+a minute).
 """
 
 from __future__ import annotations

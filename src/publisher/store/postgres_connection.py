@@ -19,7 +19,10 @@ from psycopg.rows import dict_row
 from ..errors import ConfigError, DatabaseUnavailable
 
 CONNECT_TIMEOUT_SECONDS = 10
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+# TCP keepalives on both ends: this side notices a dead server, and the server (told through the session's
+# options) notices a sender whose machine vanished, ending its session and so its claims, within about a minute.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+              "options": "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"}
 
 
 def describe(url: str) -> str:
