@@ -155,3 +155,27 @@ def test_without_a_tag_the_original_message_id_then_an_address_that_was_sent_to_
     assert history(store)[1] == ("bob@example.com", "bounced", "dsn",
                                  "550 5.1.1 no such user (matched by the address the report names)")
     assert statuses(store)["never-sent@example.com"] == "active"
+
+
+def test_a_late_unsubscribe_request_from_a_forgotten_subscriber_never_unsubscribes_whoever_came_next(store):
+    sent = send_campaign(store, "first")
+    cy = sent["cy@example.com"].subscriber  # the newest subscriber, so the highest number
+    old_tag = make_tag(SECRET, UNSUBSCRIBE, cy.id)
+    store.forget_subscriber("cy@example.com", "hash-of-cy", now=NOW)
+    store.add_subscriber("dee@example.com", now=NOW)
+    summary = apply(store, event("unsubscribe", key="<late-u@mx>", tag=old_tag))
+    assert [a.result for a in summary.applied] == [UNKNOWN]
+    assert statuses(store) == {"ann@example.com": "active", "bob@example.com": "active", "dee@example.com": "active"}
+
+
+def test_a_late_bounce_of_a_forgotten_subscribers_message_never_bounces_a_later_recipient(store):
+    store.add_subscriber("dee@example.com", now=NOW)
+    sent = send_campaign(store, "first")
+    old_tag = bounce_tag(sent["dee@example.com"])  # the campaign's last delivery, so the highest number
+    store.forget_subscriber("dee@example.com", "hash-of-dee", now=NOW)
+    store.unsubscribe("ann@example.com", now=NOW)
+    store.unsubscribe("bob@example.com", now=NOW)
+    send_campaign(store, "second")  # one delivery: cy's
+    summary = apply(store, event("hard_bounce", key="<late-b@mx>", tag=old_tag))
+    assert [a.result for a in summary.applied] == [UNKNOWN]
+    assert statuses(store)["cy@example.com"] == "active"

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from publisher.errors import ConfigError, DatabaseBusy
-from publisher.store import DeliveryCounts
+from publisher.store import DeliveryCounts, NewSubscriber
 from publisher.store.migrations import MIGRATIONS
 from publisher.store.sqlite import open_sqlite
 from publisher.store.sqlite_connection import stamp
@@ -106,3 +106,18 @@ def test_the_consent_migration_keeps_everyone_and_gives_each_an_opaque_id(tmp_pa
     with pytest.raises(sqlite3.IntegrityError), sqlite3.connect(path) as conn:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("DELETE FROM subscribers WHERE id = 1")
+
+
+def test_a_migrated_database_never_gives_an_erased_subscribers_or_deliverys_number_to_someone_else(tmp_path):
+    path = tmp_path / "publisher.db"
+    old_database(path, [("ann@example.com", "Ann", "active"), ("bo@example.com", "Bo", "active")],
+                 [(1, 1, "sent"), (1, 2, "sent")])
+    with open_sqlite(path) as store:
+        ann, bo = store.list_subscribers()
+        old_delivery = store.list_deliveries(store.get_campaign("old").id)[-1]
+        assert store.forget_subscriber("bo@example.com", "hash-of-bo", now=NOW)
+        cy, _ = store.add_subscriber("cy@example.com", now=NOW)
+        dee = store.add_subscribers([NewSubscriber("dee@example.com")], "file.csv", now=NOW)
+        assert ann.id < bo.id < cy.id < store.get_subscriber("dee@example.com").id and dee.added == 1
+        new_delivery = store.list_deliveries(store.create_campaign("next", "next", now=NOW).id)[-1]
+        assert new_delivery.id > old_delivery.id and store.get_delivery(old_delivery.id) is None

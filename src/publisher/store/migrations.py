@@ -92,6 +92,37 @@ def _consent_schema(conn: sqlite3.Connection) -> None:
         )""")
     conn.execute("ALTER TABLE published ADD COLUMN post_id TEXT")
     conn.execute("CREATE UNIQUE INDEX published_post_id ON published (post_id) WHERE post_id IS NOT NULL")
+    _check_references(conn)
+
+
+def _numbers_never_reused(conn: sqlite3.Connection) -> None:
+    """Migration: a subscriber's or a delivery's number is never given to anyone else.
+
+    The tags of return addresses name a delivery, or a subscriber's unsubscribe address, by number. SQLite
+    hands out the largest number again once its row is deleted, so after `forget` erased the newest subscriber
+    (or the last delivery), a late bounce or emailed unsubscribe meant for them would have reached whoever was
+    added next. Both tables are rebuilt with AUTOINCREMENT, which never hands a number out twice; foreign keys
+    are off meanwhile (SQLite's documented way to rebuild a table) and checked after.
+    """
+    for table in ("subscribers", "deliveries"):
+        definition = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                  (table,)).fetchone()[0]
+        indexes = [row[0] for row in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND "
+                                                  "tbl_name = ? AND sql IS NOT NULL", (table,))]
+        columns = ", ".join(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))
+        body = definition[definition.index("("):].replace("id INTEGER PRIMARY KEY,",
+                                                          "id INTEGER PRIMARY KEY AUTOINCREMENT,", 1)
+        conn.execute(f"CREATE TABLE {table}_new {body}")
+        conn.execute(f"INSERT INTO {table}_new ({columns}) SELECT {columns} FROM {table}")
+        conn.execute(f"DROP TABLE {table}")
+        conn.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
+        for index in indexes:
+            conn.execute(index)
+    _check_references(conn)
+
+
+def _check_references(conn: sqlite3.Connection) -> None:
+    """ConfigError, rolling the migration back, when a row refers to a record that does not exist."""
     broken = conn.execute("PRAGMA foreign_key_check").fetchall()
     if broken:
         raise ConfigError(f"[database] path: {len(broken)} rows refer to records that do not exist; "
@@ -191,6 +222,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX request_log_key ON request_log (key, at);
     CREATE INDEX request_log_at ON request_log (at);
     """,
+    _numbers_never_reused,
 )
 _DELIVERY_PROGRESS = ("skipped", "failed", "queued", "sending", "sent")
 

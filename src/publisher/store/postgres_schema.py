@@ -142,6 +142,10 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX request_log_key ON request_log (key, at);
     CREATE INDEX request_log_at ON request_log (at)
     """,
+    # SQLite's migration 9 makes subscriber and delivery numbers never reused; identity columns never reuse one.
+    """
+    SELECT 1
+    """,
 )
 
 # Every PostgreSQL store takes this advisory-lock class: (SITE, 0) is the site's lock, shared by senders and

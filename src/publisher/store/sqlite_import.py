@@ -26,6 +26,9 @@ from .sqlite_connection import stamp
 
 NEW_PUBLIC_ID = "lower(hex(randomblob(16)))"  # 128 random bits, made by SQLite as the row is written
 CHUNK = 500  # addresses per lookup, well under SQLite's limit on parameters
+# The number SQLite would give the next subscriber: past every number ever given, even to one since erased.
+NEXT_SUBSCRIBER_ID = ("SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM subscribers),"
+                      " COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'subscribers'), 0)) + 1")
 
 
 def import_entries(conn: sqlite3.Connection, entries: Iterable[NewSubscriber], origin: Origin,
@@ -68,9 +71,9 @@ def _forgotten(conn: sqlite3.Connection, entries: dict[str, NewSubscriber], addr
 def _insert(conn: sqlite3.Connection, entries: dict[str, NewSubscriber], origin: Origin,
             stamp_once: Callable[[Moment], str]) -> None:
     """Add the new subscribers and their first events: subscribed, confirmed if the file says when, and the
-    status they left with, if they did. SQLite gives the rows of one transaction the ids after the largest."""
+    status they left with, if they did. Their numbers follow the largest ever given."""
     now = stamp_once(origin.now)
-    first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM subscribers").fetchone()[0]
+    first_id = conn.execute(NEXT_SUBSCRIBER_ID).fetchone()[0]
     conn.executemany(
         "INSERT INTO subscribers (id, email, email_key, name, status, source, created_at, updated_at, public_id)"
         f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, {NEW_PUBLIC_ID})",
