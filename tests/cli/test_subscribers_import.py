@@ -173,3 +173,21 @@ def _zip(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return out.getvalue()
+
+
+def test_an_unreadable_row_keeps_its_address_from_being_imported_by_any_other_row(site_dir):
+    header = "Email Address,First Name,OPTIN_TIME,CONFIRM_TIME"
+    (site_dir.root / "subscribed_members_export_1.csv").write_text(
+        f"{header}\ndan@example.com,Dan,2019-01-01 10:00:00,2019-01-01 10:01:00\n"
+        "gil@example.com,Gil,2019-01-01 10:00:00,2019-01-01 10:01:00\n")
+    (site_dir.root / "unsubscribed_members_export_1.csv").write_text(
+        f"{header},UNSUB_TIME\nDAN@example.com,Dan,2019-01-01 10:00:00,,last Tuesday\n")
+    (site_dir.root / "list.csv").write_text("email,status\nhal@example.com,active\nhal@example.com,unsubcribed\n")
+    result = site_dir.run("subscribers", "import", *(str(site_dir.root / name) for name in (
+        "subscribed_members_export_1.csv", "unsubscribed_members_export_1.csv", "list.csv")))
+    assert listed(site_dir) == {"gil@example.com": "active"}
+    assert result.exit_code == 1
+    assert ("unsubscribed_members_export_1.csv:2: unsub_time: 'last Tuesday' is not a date and time"
+            in result.stderr)
+    assert "row skipped, and so is every other row for DAN@example.com" in result.stderr
+    assert "list.csv:3: status: 'unsubcribed' is not a value" in result.stderr

@@ -30,7 +30,7 @@ def import_subscribers(ctx: Context, files: tuple[Path, ...], status: str | None
     opt-in and confirmation times. A plain list with only email (and name) columns says nothing of consent:
     it imports only with --status, e.g. --status active when all of them asked for the newsletter. Times
     without a zone are read in the site's time zone. Bad rows are listed by line and skipped (the exit code
-    is then 1); a file whose rows run together (a quote left open) stops the import before anything is
+    is then 1), with every other row for the same address, in any of the files; a file whose rows run together (a quote left open) stops the import before anything is
     written.
 
     \b
@@ -60,7 +60,8 @@ def _parse_all(files: tuple[Path, ...], tz, status: str | None) -> list:
 
 def _describe(report, timezone: str) -> None:
     for problem in report.problems:
-        click.echo(f"{report.name}:{problem.line}: {problem.message}; row skipped", err=True)
+        held = f", and so is every other row for {problem.email}" if problem.email else ""
+        click.echo(f"{report.name}:{problem.line}: {problem.message}; row skipped{held}", err=True)
     if report.naive_times:
         click.echo(f"{report.name}: times without a zone were read in {timezone}, the site's time zone",
                    err=True)

@@ -1,6 +1,7 @@
 """Several files imported together (a Mailchimp .zip holds one per status): a mailbox listed in more than one
 is imported once, from the file that gives it the stricter status, so that the order the files are written in
-can never leave someone who left a later file's 'subscribed'."""
+can never leave someone who left a later file's 'subscribed'. A mailbox with a bad row in any of them is
+imported from none: that row may be the one that says they left."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from .reader import ParsedFile
 
 def merge_files(files: list[ParsedFile]) -> list[ParsedFile]:
     """The files with each mailbox kept only where its status is strictest (the first such file on a tie);
-    `in_other_files` counts the rows each file gave up."""
+    `in_other_files` counts the rows each file gave up. Addresses of bad rows are left out of every file."""
+    held = {fold_email(problem.email) for parsed in files for problem in parsed.problems if problem.email}
+    if held:
+        files = [dataclasses.replace(parsed, subscribers=tuple(entry for entry in parsed.subscribers
+                                                               if fold_email(entry.email) not in held))
+                 for parsed in files]
     if len(files) < 2:
         return files  # one file has already kept each mailbox once
     keeper: dict[str, tuple[int, NewSubscriber]] = {}

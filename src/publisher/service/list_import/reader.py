@@ -32,8 +32,11 @@ OWN_EXPORT = ["email", "name", "status", "created at"]
 
 @dataclass(frozen=True)
 class RowProblem:
+    """A row left out, and why; for a bad row whose address is readable, the address, which no other row of
+    the import may then add (the unreadable row may have been the one saying they left)."""
     line: int
     message: str
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def parse_file(name: str, raw: bytes, tz: ZoneInfo, status: str | None = None) -
         try:
             collected.add(_subscriber(row.cells, columns, clock, status), row.line)
         except ValueError as exc:
-            collected.problems.append(RowProblem(row.line, str(exc)))
+            collected.problems.append(RowProblem(row.line, str(exc), _address_of(row.cells, columns)))
     return ParsedFile(name, columns.service.name, tuple(collected.subscribers), tuple(collected.problems),
                       tuple(collected.duplicates), clock.naive_seen)
 
@@ -191,6 +194,14 @@ def _subscriber(cells: list[str], columns: _Columns, clock: Clock, option: str |
     return NewSubscriber(email=validate_address(at(columns.email)), name=name,
                          status=_status(columns.service.status(cell), option),
                          created_at=created, confirmed_at=confirmed, status_at=changed)
+
+
+def _address_of(cells: list[str], columns: _Columns) -> str:
+    """The row's address when it is a valid one; '' otherwise."""
+    try:
+        return validate_address(restore_cell(cells[columns.email].strip())) if columns.email < len(cells) else ""
+    except ValueError:
+        return ""
 
 
 def _name(full: str, first: str, last: str) -> str:
