@@ -149,7 +149,20 @@ def test_a_broken_image_in_a_post_is_one_clear_error_naming_the_post_and_the_fil
     [line] = result.output.strip().splitlines()
     assert line.startswith("Error: ") and "posts/p.md" in line and "static/images/stretch.jpg" in line
     assert "replace it with a PNG or JPEG file" in line
+    checked = site_dir.run("check")
+    assert checked.exit_code == 1 and "posts/p.md" in checked.output and "static/images/stretch.jpg" in checked.output
 
+
+
+def test_a_broken_image_on_a_page_is_the_same_clear_error_in_build_and_check(site_dir):
+    static = images_site(site_dir)
+    (static / "team.jpg").write_bytes(b"not really a JPEG")
+    (site_dir.root / "pages").mkdir()
+    (site_dir.root / "pages" / "about.md").write_text("---\ntitle: About\n---\n![The team](/images/team.jpg)\n")
+    for command in ("build", "check"):
+        result = site_dir.run(command)
+        assert result.exit_code == 1 and "Traceback" not in result.output, command
+        assert "pages/about.md" in result.output and "static/images/team.jpg" in result.output, command
 
 def test_a_broken_image_no_page_shows_is_copied_as_it_is(site_dir):
     images_site(site_dir)

@@ -71,8 +71,7 @@ def prepare_images(config: Config, verify: bool = False) -> Images:
     cache = config.path(config.paths.cache) / CACHE_FOLDER
     index = _load_index(cache)
     known = index.get("pictures", {})
-    stats = {path: _stat_of(source) for source, path in _sources(static)}
-    pictures = {path: _measure(static / path, path, stat, known.get(path)) for path, stat in stats.items()}
+    stats, pictures = _measure_all(static, known)
     entries = {path: _entry(p, stats[path]) for path, p in pictures.items()}
     print_ = hashlib.blake2b(repr(sorted((p.path, p.digest, p.problem) for p in pictures.values())).encode(),
                              digest_size=16).hexdigest()
@@ -84,6 +83,19 @@ def prepare_images(config: Config, verify: bool = False) -> Images:
     _link_site_folder(cache, pictures.values())
     _save_index(cache, {"pictures": entries, "made": print_})
     return Images(pictures, cache / "site", len(todo), print_)
+
+
+def measure_images(config: Config) -> dict[str, Picture]:
+    """Every image in static/ measured (from the cache's index while a file is unchanged), writing nothing:
+    what `check` needs to tell which images the build would refuse."""
+    index = _load_index(config.path(config.paths.cache) / CACHE_FOLDER)
+    return _measure_all(config.path(config.paths.static), index.get("pictures", {}))[1]
+
+
+def _measure_all(static: Path, known: dict) -> tuple[dict[str, list[int]], dict[str, Picture]]:
+    """Each image's size and time on disk, and its measurements, by path in the site."""
+    stats = {path: _stat_of(source) for source, path in _sources(static)}
+    return stats, {path: _measure(static / path, path, stat, known.get(path)) for path, stat in stats.items()}
 
 
 def copy_widths(width: int) -> tuple[int, ...]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from posixpath import splitext
 from urllib.parse import quote, unquote, urlsplit
 
+from ..content.pages import Page
 from ..content.posts import Post
 from ..content.site import Site
 from ..errors import ContentError
@@ -54,14 +55,22 @@ def post_images(post: Post, site_url: str) -> list[str]:
     return [path for url in urls if (path := site_path(html.unescape(url), site_url))]
 
 
+def page_images(page: Page, site_url: str) -> list[str]:
+    """The paths in the site of the images a page shows from the site itself."""
+    return [path for url in _SRC.findall(page.html) if (path := site_path(html.unescape(url), site_url))]
+
+
 def check_pictures(site: Site, pictures: Mapping[str, Picture], static: str) -> None:
-    """A ContentError naming the post and the file when a post shows an image of the site that cannot be read."""
-    for post in site.posts:
-        for path in post_images(post, site.url):
+    """A ContentError naming the post or page and the file when it shows an image of the site that cannot be
+    read (such an image would go out without its width, height and smaller copies)."""
+    shown = [(post.source, post_images(post, site.url)) for post in site.posts]
+    shown += [(page.source, page_images(page, site.url)) for page in site.pages]
+    for source, paths in shown:
+        for path in paths:
             picture = pictures.get(path)
             if picture is not None and picture.problem:
                 raise ContentError(f"image: {static}/{picture.path} is {picture.problem}; replace it with a PNG "
-                                   "or JPEG file", post.source)
+                                   "or JPEG file", source)
 
 
 def _attributes(tag: str) -> dict[str, str]:

@@ -108,6 +108,8 @@ def _find_problems(ctx, drafts: bool):
     import jinja2
 
     from ..authoring.check import check_build, problems_from_error
+    from ..build.images import measure_images
+    from ..build.pictures import check_pictures
     from ..build.pipeline import build_site
     from ..build.theme import make_env
     from ..config import find_config
@@ -116,6 +118,7 @@ def _find_problems(ctx, drafts: bool):
     try:
         config = ctx.config
         result = build_site(config, clock.now(), drafts=drafts)
+        check_pictures(result.site, measure_images(config), config.paths.static)  # as the build to disk does
     except (PublisherError, jinja2.TemplateError) as exc:
         return problems_from_error(exc, config_file.parent.resolve()), None
     env = make_env(config.path(config.paths.templates))
