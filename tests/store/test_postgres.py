@@ -21,7 +21,8 @@ NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 def sqlite_columns(path) -> dict[str, list[str]]:
     with sqlite3.connect(path) as conn:
-        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                                 " AND name NOT LIKE 'sqlite_%'")]  # SQLite's own, e.g. sqlite_sequence
         return {t: sorted(row[1] for row in conn.execute(f"PRAGMA table_info({t})")) for t in tables}
 
 
