@@ -42,8 +42,8 @@ def preview(ctx, port: int) -> None:
         raise PublisherError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); "
                              f"pass another port, e.g. --port {port + 1 if port else 8000}") from None
     with server:
-        click.echo(f"Previewing at {server.url}/ (newsletters at {server.url}/newsletter/); press Ctrl+C to stop")
-        try:
+        try:  # Ctrl+C as soon as the address is shown stops the preview as cleanly as later
+            click.echo(f"Previewing at {server.url}/ (newsletters at {server.url}/newsletter/); press Ctrl+C to stop")
             threading.Event().wait()
         except KeyboardInterrupt:
             click.echo("Stopped")
