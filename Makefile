@@ -33,7 +33,7 @@ screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --large $(BENCH_ARGS)
 
 clean:
 	rm -rf _site outbox .publisher-cache bench-results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import random
 from pathlib import Path
 
@@ -12,6 +13,7 @@ WORDS = (
     "therapist session chronic acute injury balance pelvis shoulder neck knee foot running walking desk "
     "work habit breathing sleep stress exercise routine weekly gentle pressure release tight weak strong"
 ).split()
+DAILY_UNTIL = 16 * 336  # posts a day on the 1st-28th from 2010 stay before 2026
 TAGS = ("sciatica", "lower back pain", "sports massage", "deep tissue", "posture", "running", "desk work",
         "stretching", "recovery", "neck pain", "shoulders", "swedish massage")
 
@@ -54,11 +56,9 @@ def paragraph(rng: random.Random, i: int) -> str:
     return text
 
 
-def post(rng: random.Random, i: int) -> str:
+def post(rng: random.Random, i: int, count: int = 0) -> str:
     """About 800 words: headings, paragraphs, a list, a figure, a footnote and tags."""
-    day = 1 + i % 28
-    month = 1 + (i // 28) % 12
-    year = 2010 + i // 336
+    date = post_date(i, count)
     tags = rng.sample(TAGS, 3)
     parts = [paragraph(rng, i) for _ in range(2)]
     for h in range(3):
@@ -68,9 +68,17 @@ def post(rng: random.Random, i: int) -> str:
             parts.append("\n".join(f"- {sentence(rng, 6)}" for _ in range(4)))
     parts.insert(3, f'![A diagram of the {rng.choice(WORDS)}](/images/fig-{i % 50}.svg "{sentence(rng, 7)}")')
     parts.append("A point worth a source[^1].\n\n[^1]: A reference for the benchmark.")
-    front = (f'---\ntitle: "{sentence(rng, 6)[:-1]} {i}"\ndate: {year}-{month:02d}-{day:02d} 09:00:00\n'
+    front = (f'---\ntitle: "{sentence(rng, 6)[:-1]} {i}"\ndate: {date:%Y-%m-%d %H:%M:%S}\n'
              f'summary: "{sentence(rng, 20)}"\ntags: [{", ".join(tags)}]\nslug: post-{i:05d}\n---\n\n')
     return front + "\n\n".join(parts) + "\n"
+
+
+def post_date(i: int, count: int) -> dt.datetime:
+    """One post a day (the 1st to the 28th of each month) from 2010; a corpus too big for that to stay in the
+    past is spread evenly from 2010 to 2025 instead, so that every post is published."""
+    if count <= DAILY_UNTIL:
+        return dt.datetime(2010 + i // 336, 1 + (i // 28) % 12, 1 + i % 28, 9)
+    return dt.datetime(2010, 1, 1, 9) + (dt.datetime(2025, 12, 31) - dt.datetime(2010, 1, 1)) * i / count
 
 
 def make_corpus(root: Path, count: int, seed: int = 1) -> Path:
@@ -79,7 +87,7 @@ def make_corpus(root: Path, count: int, seed: int = 1) -> Path:
     (root / "posts").mkdir(parents=True, exist_ok=True)
     (root / "publisher.toml").write_text(CONFIG, encoding="utf-8")
     for i in range(count):
-        (root / "posts" / f"post-{i:05d}.md").write_text(post(rng, i), encoding="utf-8")
+        (root / "posts" / f"post-{i:05d}.md").write_text(post(rng, i, count), encoding="utf-8")
     (root / "pages").mkdir(exist_ok=True)
     for name, text in PAGES.items():
         (root / "pages" / name).write_text(text, encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -113,3 +114,9 @@ def drop_tree(path: Path) -> None:
     """Remove a folder (outside any timing) and let the disk settle, so one run does not slow the next."""
     subprocess.run(["rm", "-rf", str(path)], check=True)
     os.sync()
+
+
+def publisher() -> list[str]:
+    """The installed `publisher` command beside this Python (or `python -m publisher`)."""
+    script = Path(sys.executable).with_name("publisher")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "publisher"]

@@ -4,17 +4,18 @@ Builds a seeded corpus of realistic posts in a temporary site and measures, each
 min-max) with peak memory: a clean full build at 1,000 and 4,000 posts (and Hugo's, on the same corpus, when
 `hugo` is installed), a rebuild with nothing changed, a rebuild after editing one post (checked byte for byte
 against a clean build), `publisher --help`, and a 10,000-recipient campaign sent with `publisher send` to an
-SMTP sink on 127.0.0.1 (Postfix's smtp-sink when installed, else bench/smtp_sink.py), plus a campaign killed
-midway and resumed, checked for lost messages, and `publisher subscribers import` of a 100,000-row
-Mailchimp-style export into a fresh database. The largest site is built again with photos (bench/images.py):
-with a cold image cache, a warm one, and nothing changed; and its home page and a post with a photo are
-weighed as a 375 px phone loads them. Then (bench/scale.py) a 100,000-subscriber import into SQLite and
-PostgreSQL and one campaign sent with SQLite and one sender, and with PostgreSQL and 1, 2 and 4 senders. Writes
-bench-results/bench-<time>.json and prints a table. Nothing here asserts a time; the figures are for people to
-read.
+SMTP sink on 127.0.0.1 (Postfix's smtp-sink when installed, else bench/smtp_sink.py) beside Postfix's
+`smtp-source` sending the same message as often in one session, plus a campaign killed midway and resumed,
+checked for lost messages, and `publisher subscribers import` of a 100,000-row Mailchimp-style export into a
+fresh database. `--large` adds clean full builds of 40,000 posts (publisher's and Hugo's). The 4,000-post site
+is built again with photos (bench/images.py): with a cold image cache, a warm one, and nothing changed; and its
+home page and a post with a photo are weighed as a 375 px phone loads them. Then (bench/scale.py) a
+100,000-subscriber import into SQLite and PostgreSQL and one campaign sent with SQLite and one sender, and with
+PostgreSQL and 1, 2 and 4 senders. Writes bench-results/bench-<time>.json and prints a table with every figure beside its target (bench/report.py).
+Nothing here asserts a time; the figures are for people to read.
 
     .venv/bin/python bench/run.py [--posts 1000 4000] [--runs 5] [--recipients 10000] [--import-rows 100000]
-                                  [--quick] [--only-scale]
+                                  [--large] [--only PART...] [--only-scale] [--quick]
 """
 
 from __future__ import annotations
@@ -25,41 +26,28 @@ import filecmp
 import json
 import os
 import platform
-import random
 import shutil
-import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from corpus import make_corpus, paragraph  # noqa: E402
+from campaign import SECRET, Sink, measure_campaign, measure_kill_and_resume  # noqa: E402
+from corpus import make_corpus  # noqa: E402
 from hugo_site import make_hugo_site  # noqa: E402
-from import_list import measure_import  # noqa: E402
 from images import add_photos, clear_image_cache, page_weights, resized_files  # noqa: E402
-from measure import checked, drop_tree, run, summary  # noqa: E402
-from scale import measure_scale, rows as scale_rows  # noqa: E402
+from import_list import measure_import  # noqa: E402
+from measure import checked, drop_tree, publisher, summary  # noqa: E402
+from report import TARGETS, table  # noqa: E402
+from scale import measure_scale  # noqa: E402
 
 ROOT = BENCH.parent
-SECRET = "bench-secret-key-0123456789abcdefghijklmnop"
-TARGETS = {
-    "full_build_4000_ratio_to_hugo": "<= 1.0", "full_build_4000_peak_mb": "<= 400",
-    "rebuild_unchanged_4000_s": "<= 0.5", "rebuild_one_edit_4000_s": "<= 1.0", "help_s": "<= 0.150",
-    "campaign_messages_per_s": ">= 1000", "campaign_peak_mb": "<= 200", "import_100000_rows_s": "<= 10",
-    "images_rebuild_unchanged_s": "<= 0.5", "page_weight_375px_kb": "<= 300",
-}
+LARGE = 40_000
+PARTS = ["builds", "help", "large", "campaign", "kill", "import", "images", "scale"]
 SITE_URL = "https://bench.example.com"
-
-
-def publisher() -> list[str]:
-    script = Path(sys.executable).with_name("publisher")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "publisher"]
 
 
 def build(site: Path, *args: str, sample: bool = False):
@@ -147,193 +135,22 @@ def measure_help(runs: int) -> dict:
     return {"help_s": summary([r.seconds for r in times])}
 
 
-class Sink:
-    """An SMTP sink on 127.0.0.1: Postfix's smtp-sink if installed (unless `own`), else bench/smtp_sink.py."""
-
-    def __init__(self, work: Path, own: bool = False, record: Path | None = None):
-        self.port = free_port()
-        smtp_sink = shutil.which("smtp-sink", path=os.environ.get("PATH", "") + ":/usr/sbin")
-        if smtp_sink and not own and record is None:
-            user = ["-u", "nobody"] if os.geteuid() == 0 else []
-            self.name = "postfix smtp-sink"
-            self.proc = subprocess.Popen([smtp_sink, *user, f"127.0.0.1:{self.port}", "256"])
-        else:
-            self.name = "bench/smtp_sink.py (asyncio)"
-            extra = ["--record", str(record)] if record else []
-            self.proc = subprocess.Popen([sys.executable, str(BENCH / "smtp_sink.py"), "--port", str(self.port),
-                                          *extra])
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"the SMTP sink did not start on 127.0.0.1:{port}")
-
-
-def campaign_site(work: Path, name: str, port: int, recipients: int) -> tuple[Path, str]:
-    """A 20-post site whose store holds `recipients` active subscribers; returns it and the newest post's slug."""
-    site = make_corpus(work / name, 20)
-    newest = site / "posts" / "post-00019.md"  # a longer article, for a newsletter of about 40 KB
-    rng = random.Random(19)
-    newest.write_text(newest.read_text(encoding="utf-8") + "\n" + "\n\n".join(paragraph(rng, 19) for _ in range(4))
-                      + "\n", encoding="utf-8")
-    config = (site / "publisher.toml").read_text(encoding="utf-8")
-    config += (f'\n[newsletter]\nfrom_name = "Bench Author"\nfrom_address = "news@bench.example.com"\n'
-               f'\n[delivery]\nsmtp_url = "smtp://127.0.0.1:{port}"\n')
-    (site / "publisher.toml").write_text(config, encoding="utf-8")
-    sys.path.insert(0, str(ROOT / "src"))
-    from publisher.store import NewSubscriber, open_sqlite
-    now = dt.datetime.now(dt.UTC)
-    with open_sqlite(site / "publisher.db") as store:
-        store.add_subscribers((NewSubscriber(f"reader{n:05d}@bench.example.com", f"Reader {n}")
-                               for n in range(recipients)), "bench", now=now)
-    return site, "post-00019"
-
-
-def send_env() -> dict:
-    return {**os.environ, "PUBLISHER_SECRET_KEY": SECRET}
-
-
-def measure_campaign(work: Path, recipients: int, runs: int) -> dict:
-    """`publisher send` of a 10,000-recipient campaign to the sink, each run with a fresh store."""
-    sink = Sink(work)
-    try:
-        results = []
-        for n in range(runs):
-            site, slug = campaign_site(work, f"campaign-{n}", sink.port, recipients)
-            os.sync()
-            result = checked([*publisher(), "--config", str(site), "send", slug], env=send_env())
-            results.append((result, sent_seconds(result.stdout), delivery_counts(site)))
-    finally:
-        sink.stop()
-    size = message_size(site, slug)
-    return {
-        "sink": sink.name, "recipients": recipients, "message_bytes": size,
-        "messages_per_s": summary([recipients / seconds for _, seconds, _ in results]),
-        "wall_s": summary([r.seconds for r, _, _ in results]),
-        "peak_mb": summary([r.peak_mb for r, _, _ in results]),
-        "all_recorded_sent": all(c == {"sent": recipients} for _, _, c in results),
-    }
-
-
-def sent_seconds(output: str) -> float:
-    """The sending time `publisher send` reports ('... in 9.53 s (1,049 messages/s)')."""
-    line = [ln for ln in output.splitlines() if "messages/s" in ln][-1]
-    return float(line.rsplit(" in ", 1)[1].split(" s", 1)[0])
-
-
-def delivery_counts(site: Path) -> dict[str, int]:
-    with sqlite3.connect(site / "publisher.db") as db:
-        return dict(db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall())
-
-
-def message_size(site: Path, slug: str) -> int:
-    out = site / "one.eml"
-    checked([*publisher(), "--config", str(site), "email", slug, "--to", "reader00001@bench.example.com",
-             "--name", "Reader 1", "-o", str(out)], env=send_env())
-    return out.stat().st_size
-
-
-def measure_kill_and_resume(work: Path, recipients: int) -> dict:
-    """Kill `publisher send` (SIGKILL) a third of the way through, run it again, and count what arrived."""
-    record = work / "received.json"
-    sink = Sink(work, own=True, record=record)
-    site, slug = campaign_site(work, "campaign-kill", sink.port, recipients)
-    argv = [*publisher(), "--config", str(site), "send", slug]
-    first = subprocess.Popen(argv, env=send_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while delivery_counts(site).get("sent", 0) < recipients // 3 and first.poll() is None:
-        time.sleep(0.02)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    at_kill = delivery_counts(site)
-    second = run(argv, env=send_env())
-    sink.stop()
-    received = json.loads(record.read_text())["recipients"]
-    expected = {f"reader{n:05d}@bench.example.com" for n in range(recipients)}
-    duplicates = sum(count - 1 for count in received.values())
-    reported = int(second.stdout.split("possible duplicates ", 1)[1].split(",", 1)[0])
-    return {
-        "sink": sink.name, "killed_with": "SIGKILL", "store_at_kill": at_kill,
-        "store_after_resume": delivery_counts(site),
-        "recipients_missing": len(expected - received.keys()), "duplicates_received": duplicates,
-        "possible_duplicates_reported": reported,
-        "nothing_lost": expected <= received.keys() and duplicates <= reported,
-    }
-
-
-def table(results: dict) -> str:
-    rows = [("measure (median, min-max)", "measured", "target")]
-    big = results["builds"][-1] if results.get("builds") else None
-    for b in results.get("builds", []):
-        hugo = b.get("hugo")
-        rows.append((f"full build, {b['posts']:,} posts",
-                     f"{fmt(b['full_build_s'])}, peak {b['full_build_peak_mb']:.0f} MB",
-                     "ratio <= 1.0, <= 400 MB" if b is big else ""))
-        if hugo:
-            rows.append(("  Hugo, same corpus",
-                         f"{fmt(hugo['full_build_s'])}, peak {hugo['full_build_peak_mb']:.0f} MB; "
-                         f"ratio {b['ratio_to_hugo']:.2f}", ""))
-        rows.append((f"rebuild, nothing changed, {b['posts']:,}", fmt(b["rebuild_unchanged_s"]),
-                     "<= 0.5 s" if b is big else ""))
-        rows.append((f"rebuild, one post edited, {b['posts']:,}", f"{fmt(b['rebuild_one_edit_s'])}, identical: "
-                     f"{b['one_edit_identical_to_clean_build']}", "<= 1.0 s" if b is big else ""))
-    if "help" in results:
-        rows.append(("publisher --help", fmt(results["help"]["help_s"], ms=True), "<= 150 ms"))
-    if "campaign" in results:
-        c = results["campaign"]
-        rate = c["messages_per_s"]
-        rows.append((f"campaign, {c['recipients']:,} x {c['message_bytes'] / 1000:.0f} KB ({c['sink']})",
-                     f"{rate['median']:,.0f} msg/s ({rate['min']:,.0f}-{rate['max']:,.0f}), "
-                     f"peak {c['peak_mb']['median']:.0f} MB",
-                     ">= 1,000 msg/s, <= 200 MB"))
-    if "kill" in results:
-        k = results["kill"]
-        rows.append(("campaign killed midway, resumed", f"missing {k['recipients_missing']}, duplicates "
-                     f"{k['duplicates_received']} (reported {k['possible_duplicates_reported']})", "nothing lost"))
-    if "import" in results:
-        i = results["import"]
-        rows.append((f"subscribers import, {i['rows']:,}-row Mailchimp export", f"{fmt(i['seconds'])}, peak "
-                     f"{i['peak_mb']:.0f} MB", "<= 10 s"))
-    if "images" in results:
-        rows += image_rows(results["images"])
-    if "scale" in results:
-        rows += scale_rows(results["scale"])
-    width = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, width)).rstrip() for row in rows)
-
-
-def image_rows(i: dict) -> list[tuple[str, str, str]]:
-    rows = [(f"full build, {i['posts']:,} posts + {i['photos']} photos, cold image cache",
-             f"{i['full_build_cold_image_cache_s']:.2f} s ({i['image_files_made_cold']:,} image files made)", ""),
-            ("  the same, warm image cache", f"{fmt(i['full_build_warm_image_cache_s'])} "
-             f"({i['image_files_made_warm']} made)", ""),
-            (f"rebuild, nothing changed, {i['posts']:,} + photos", fmt(i["rebuild_unchanged_s"]), "<= 0.5 s")]
-    for path, weight in i["page_weight_375px"].items():
-        rows.append((f"page weight at 375 px, {path}", f"{weight['bytes'] / 1000:.0f} KB in "
-                     f"{len(weight['files'])} files", "<= 300 KB"))
-    return rows
-
-
-def fmt(s: dict, ms: bool = False) -> str:
-    if ms:
-        return f"{s['median'] * 1000:.0f} ms ({s['min'] * 1000:.0f}-{s['max'] * 1000:.0f})"
-    return f"{s['median']:.2f} s ({s['min']:.2f}-{s['max']:.2f})"
+def measure_large(work: Path, posts: int, runs: int) -> dict:
+    """Clean full builds of a large site (and Hugo's of the same corpus): does it finish, how fast, how much
+    memory."""
+    site = make_corpus(work / f"site-{posts}", posts)
+    full = []
+    for sample in [False] * runs + [True]:
+        drop_tree(site / "_site")
+        full.append(build(site, "--clean", sample=sample))
+    result = {"posts": posts, "full_build_s": summary([r.seconds for r in full[:-1]]),
+              "full_build_peak_mb": full[-1].peak_mb, "last_output": full[-1].stdout.strip()}
+    if shutil.which("hugo"):
+        result["hugo"] = measure_hugo(site, work / f"hugo-{posts}", runs)
+        result["ratio_to_hugo"] = result["full_build_s"]["median"] / result["hugo"]["full_build_s"]["median"]
+    drop_tree(site)
+    drop_tree(work / f"hugo-{posts}")
+    return result
 
 
 def main() -> None:
@@ -345,30 +162,37 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--photos", type=int, default=400, help="photos in the image build (one per 10 posts)")
     parser.add_argument("--dir", type=Path, default=None, help="where the temporary sites go (default: system temp)")
+    parser.add_argument("--large", action="store_true", help=f"also clean full builds of {LARGE:,} posts")
     parser.add_argument("--scale-recipients", type=int, default=100_000,
                         help="subscribers for the SQLite/PostgreSQL import and 1-2-4 sender comparison")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS, help="measure only these parts")
     parser.add_argument("--only-scale", action="store_true", help="measure only the SQLite/PostgreSQL comparison")
     parser.add_argument("--quick", action="store_true", help="200 posts, 2 runs, 1,000 recipients: a smoke test")
     args = parser.parse_args()
     if args.quick:
         args.posts, args.runs, args.recipients, args.campaign_runs, args.import_rows, args.photos = (
             [200], 2, 1000, 1, 10_000, 20)
-        args.scale_recipients = 2_000
+        args.large, args.scale_recipients = False, 2_000
+    if args.only_scale:
+        args.only = ["scale"]
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)  # as installed
     work = Path(tempfile.mkdtemp(prefix="publisher-bench-", dir=args.dir))
     started = dt.datetime.now(dt.UTC)
     try:
-        results = {"started": started.isoformat(timespec="seconds"), "machine": machine(work), "targets": TARGETS}
-        if not args.only_scale:
-            results.update({
-                "builds": [measure_builds(work, n, args.runs) for n in args.posts],
-                "help": measure_help(max(args.runs, 10)),
-                "campaign": measure_campaign(work, args.recipients, args.campaign_runs),
-                "kill": measure_kill_and_resume(work, args.recipients),
-                "import": measure_import(work, publisher(), args.import_rows, args.runs),
-                "images": measure_images(work, args.posts[-1], args.photos, args.runs),
-            })
-        results["scale"] = measure_scale(work, args.scale_recipients, publisher(), Sink, SECRET)
+        measures = {
+            "builds": lambda: [measure_builds(work, n, args.runs) for n in args.posts],
+            "help": lambda: measure_help(max(args.runs, 10)),
+            "large": lambda: measure_large(work, LARGE, args.runs),
+            "campaign": lambda: measure_campaign(work, args.recipients, args.campaign_runs),
+            "kill": lambda: measure_kill_and_resume(work, args.recipients),
+            "import": lambda: measure_import(work, publisher(), args.import_rows, args.runs),
+            "images": lambda: measure_images(work, args.posts[-1], args.photos, args.runs),
+            "scale": lambda: measure_scale(work, args.scale_recipients, publisher(), Sink, SECRET),
+        }
+        wanted = [part for part in args.only if part != "large" or args.large]
+        results = {"started": started.isoformat(timespec="seconds"), "machine": machine(work),
+                   **{part: measures[part]() for part in PARTS if part in wanted}, "targets": TARGETS}
+        results["machine"]["load_average_at_end"] = os.getloadavg()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out = ROOT / "bench-results" / f"bench-{started:%Y%m%d-%H%M%S}.json"
