@@ -10,7 +10,6 @@ Otherwise the items are simply processed here, in order; the result is the same 
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -33,11 +32,11 @@ def map_parallel(function: Callable[[T], R], items: Sequence[T], min_items: int 
     results travel (pickled) back to here, a chunk at a time. `meanwhile`, if given, is run here first, while
     the workers make a start (serially, before the items, when nothing is forked).
     """
-    workers = worker_count()
-    if workers < 2 or len(items) < min_items:
+    if len(items) < min_items or (workers := worker_count()) < 2:
         if meanwhile is not None:
             meanwhile()
         return [function(item) for item in items]
+    import multiprocessing  # only where work is spread: a process that never forks does not pay for it
     global _work
     pieces = min(len(items), workers * CHUNKS_PER_WORKER)
     context = multiprocessing.get_context("fork")
@@ -61,6 +60,7 @@ def map_parallel(function: Callable[[T], R], items: Sequence[T], min_items: int 
 
 def worker_count() -> int:
     """How many worker processes to use: the usable cores, or 1 where forking is not safe."""
+    import multiprocessing
     if os.name != "posix" or "fork" not in multiprocessing.get_all_start_methods():
         return 1
     if threading.active_count() > 1 or multiprocessing.current_process().daemon:

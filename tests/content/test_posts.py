@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from publisher.content import posts as content
-from publisher.content.posts import decode_post, is_published, parse_post, slugify
+from publisher.content.posts import decode_post, parse_post, slugify
+from publisher.content.schedule import is_published
 from publisher.errors import ContentError
 
 from ..fixtures_site import post_text

@@ -2,7 +2,8 @@
 
 Three kinds of file, each rewritten only when it changes:
   posts-*.pickle  every post's parse, by the digest of its file's path and bytes (read only when needed);
-  sources.pickle  the post files' stat signatures and digests, so that unchanged files need not be read;
+  sources.pickle  the post files' stat signatures and digests, and when the scan that saw them began, so
+                  that files unchanged (and settled before that scan) need not be read;
   outputs.pickle  for the output folder, every file written there (its job key, size and mtime) and a
                   summary of what that build was made from, to tell at once that nothing has changed.
 
@@ -22,10 +23,14 @@ import pickle
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..content.posts import ParsedPost, Schedule
+from ..content.schedule import Schedule
 from ..errors import ContentError
+
+if TYPE_CHECKING:  # the posts module imports the Markdown and YAML libraries: not needed to read the cache
+    from ..content.posts import ParsedPost
 
 CACHE_VERSION = 1
 PACKAGE = Path(__file__).parents[1]
@@ -58,6 +63,7 @@ class Summary:
 @dataclass
 class BuildCache:
     signatures: dict[str, tuple] = field(default_factory=dict)  # post file -> (stat signature, digest)
+    scanned_ns: int = 0  # when the scan that saw those signatures began (see content.sources.settled)
     outputs: dict[str, Record] = field(default_factory=dict)
     summary: Summary | None = None
 
@@ -90,9 +96,9 @@ def render_print(parse: str, templates: Path, drafts: bool, pages: Path | None =
 
 def load_cache(folder: Path, parse: str, render: str, out_dir: Path) -> BuildCache:
     """The cache for these fingerprints and output folder; empty parts where missing, stale or unreadable."""
-    signatures = _load(folder / SOURCES_FILE, parse) or {}
+    scanned_ns, signatures = _load(folder / SOURCES_FILE, parse) or (0, {})
     outputs, summary = (_load(folder / OUTPUTS_FILE, render) or {}).get(str(out_dir), ({}, None))
-    return BuildCache(signatures=signatures, outputs=outputs, summary=summary)
+    return BuildCache(signatures=signatures, scanned_ns=scanned_ns, outputs=outputs, summary=summary)
 
 
 def load_parsed(folder: Path, parse: str) -> dict[str, ParsedPost]:
@@ -113,8 +119,8 @@ def save_parsed(folder: Path, parse: str, posts: dict[str, ParsedPost], old_post
 
 def save_cache(folder: Path, parse: str, render: str, out_dir: Path, old: BuildCache, new: BuildCache) -> None:
     """Write the parts of the cache that changed (each atomically: a crash leaves the old one or the new one)."""
-    if new.signatures != old.signatures:
-        _save(folder / SOURCES_FILE, parse, new.signatures)
+    if (new.signatures, new.scanned_ns) != (old.signatures, old.scanned_ns):
+        _save(folder / SOURCES_FILE, parse, (new.scanned_ns, new.signatures))
     if new.outputs != old.outputs or new.summary != old.summary:
         _save(folder / OUTPUTS_FILE, render, {str(out_dir): (new.outputs, new.summary)})
 

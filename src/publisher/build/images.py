@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from posixpath import splitext
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 from ..config import Config
 from ..mail.images import EMAIL_WIDTH, RESIZED_SUFFIXES, email_copy_path
 from ..parallel import map_parallel
@@ -126,6 +124,8 @@ def _measure(source: Path, path: str, stat: list[int], known: dict | None) -> Pi
     if known and known["stat"] == stat:
         return Picture(path, known["width"], known["height"], known["digest"],
                        copy_widths(known["width"]), known["problem"])
+    # Pillow only when an image must be read: a rebuild with nothing changed never loads it
+    from PIL import Image, ImageOps, UnidentifiedImageError
     data = source.read_bytes()
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     try:
@@ -151,6 +151,7 @@ def _content_files(cache: Path, picture: Picture) -> list[tuple[Path, int, str]]
 
 def _resize(item: tuple[Path, Path, int, str]) -> None:
     """Write one copy: the source at `width` pixels wide in `fmt` (written beside and renamed into place)."""
+    from PIL import Image, ImageOps
     source, target, width, fmt = item
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -9,7 +9,8 @@ the latest posts in every page's sidebar); when they use the site's post or tag 
 fingerprint joins the site's, so a change to any post re-renders every page.
 
 When no post file changed, no post's visibility changed with the time, and every file of the last build is
-still on disk as written, there is nothing to render: the posts are not even loaded unless asked for.
+still on disk as written, there is nothing to render: the posts are not even loaded unless asked for, nor the
+modules that parse and render them (the page, feed and Markdown libraries are imported only when needed).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..content.posts import Schedule, Source, is_published, read_sources
+from ..content.schedule import Schedule, is_published
+from ..content.sources import Source, display_path, read_sources, scan_clock_ns
 from ..errors import ContentError, PublisherError
-from ..parallel import map_parallel
 from .cache import (
     BuildCache,
     Record,
@@ -37,7 +39,6 @@ from .cache import (
     save_parsed,
 )
 from .images import prepare_images
-from .jobs import Job
 from .output import (
     STATIC_KEY,
     Owned,
@@ -47,8 +48,10 @@ from .output import (
     write_new_site,
     write_site,
 )
-from .pages import robots_txt
-from .pipeline import Loaded, load_posts, plan_build, render_jobs
+
+if TYPE_CHECKING:
+    from .jobs import Job
+    from .pipeline import Loaded
 
 
 @dataclass(frozen=True)
@@ -77,27 +80,31 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     out_dir = out_dir.resolve()
     refuse_unsafe_output(config, out_dir)
     built_before = functools.partial(_built_before, config)
-    owned = owned_files(out_dir, force, built_before, _in_site(out_dir, config.path(".")))
+    owned = owned_files(out_dir, force, built_before, display_path(out_dir, config.path(".")))
     folder, templates = config.path(config.paths.cache), config.path(config.paths.templates)
     parse = parse_print(config)
     images = prepare_images(config, verify=clean)
     render = render_print(parse, templates, drafts, config.path(config.paths.pages)) + images.fingerprint
     old = BuildCache() if clean else load_cache(folder, parse, render, out_dir)
     read_here = bool(old.signatures) or old.summary is not None  # with no cache at all, the parse workers read
+    scanned = scan_clock_ns()
     sources = read_sources(config.path(config.paths.posts), config.root, old.signatures, read=read_here,
-                           max_bytes=config.content.max_post_bytes)
+                           max_bytes=config.content.max_post_bytes, scanned_ns=old.scanned_ns)
     statics = (config.path(config.paths.static), images.folder)
     if old.summary and sources and _same_sources(old.summary, sources, now, drafts):  # (no posts: feeds show now)
         keys = {path: record.key for path, record in old.outputs.items() if record.key != STATIC_KEY}
         if len(unchanged(out_dir, old.outputs, keys)) == len(keys):
+            new = _remembered(old, sources, scanned)
             return dataclasses.replace(_nothing_to_render(config, now, drafts, (out_dir, owned),
-                                                          (folder, parse, render), old, keys, statics),
+                                                          (folder, parse, render), (old, new), keys, statics),
                                        resized=images.made)
+    from .pipeline import plan_build, render_jobs  # the parsing and rendering libraries, only now
     known = load_parsed(folder, parse) if not clean else {}
     plan = plan_build(config, now, drafts, render, known, sources, images)
     loaded, jobs, keys = plan.loaded, plan.jobs, plan.keys
     sources = [dataclasses.replace(source, digest=digest, raw=None)  # parsed: the bytes can go
                for source, digest in zip(sources, loaded.parsed)]
+    remembered = _remembered(old, sources, scanned)
     cache_parses = functools.partial(save_parsed, folder, parse, loaded.parsed, known)
     if out_dir.exists():
         kept = unchanged(out_dir, old.outputs, keys) if not clean else set()
@@ -107,7 +114,7 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     else:
         result = write_new_site(out_dir, functools.partial(_render_into, jobs, keys, cache_parses), keys, statics)
         rendered = len(jobs)
-    new = BuildCache(_signatures(sources), result.records, _summary(loaded, sources))
+    new = BuildCache(remembered.signatures, remembered.scanned_ns, result.records, _summary(loaded, sources))
     save_cache(folder, parse, render, out_dir, old, new)
     return Update(len(loaded.site.posts), loaded.warnings, len(result.records), _pages(keys), rendered,
                   result.written, result.removed, lambda: loaded, result.others, images.made)
@@ -122,7 +129,7 @@ def refuse_unsafe_output(config: Config, out_dir: Path) -> None:
            "build cache": config.path(paths.cache), "outbox": config.path(config.delivery.maildir)}
     if config.dkim.key_file:
         own["DKIM key"] = config.path(config.dkim.key_file)
-    where = _in_site(out_dir, root)
+    where = display_path(out_dir, root)
     if out_dir.exists() and not out_dir.is_dir():
         raise PublisherError("the output folder is a file; name a folder (publisher makes it if it does not "
                              "exist), such as _site", where)
@@ -131,21 +138,17 @@ def refuse_unsafe_output(config: Config, out_dir: Path) -> None:
                              "database); choose a folder of its own, such as _site", where)
     for what, path in own.items():
         if path.is_relative_to(out_dir):
-            raise PublisherError(f"the output folder holds the site's own {what} ({_in_site(path, root)}); "
+            raise PublisherError(f"the output folder holds the site's own {what} ({display_path(path, root)}); "
                                  f"choose a folder of its own, such as _site", where)
     if out_dir.is_relative_to(own["static files"]):
         raise PublisherError("the output folder is inside the site's static folder, which is copied into it; "
                              "choose a folder outside it, such as _site", where)
 
 
-def _in_site(path: Path, root: Path) -> Path:
-    """A path as messages show it: relative to the site's folder when inside it."""
-    return path.relative_to(root) if path.is_relative_to(root) else path
-
-
 def _built_before(config: Config, out_dir: Path) -> bool:
     """Whether an earlier version of publisher built this folder for this site: its robots.txt is the one
     publisher writes for the site's URL (earlier versions kept no manifest)."""
+    from .pages import robots_txt
     try:
         return (out_dir / "robots.txt").read_bytes() == robots_txt(config.site.url)
     except OSError:
@@ -156,6 +159,7 @@ def _render_into(jobs: list[Job], keys: dict[str, str], meanwhile: Callable[[], 
                  folder: Path) -> dict[str, Record]:
     """Render every job straight into a new site's staging folder, on every core: nothing to compare, and no
     page has to travel back from the worker that rendered it."""
+    from ..parallel import map_parallel
     write = functools.partial(_render_and_write, folder, keys)
     return dict(zip((job.path for job in jobs), map_parallel(write, jobs, meanwhile=meanwhile)))
 
@@ -165,15 +169,21 @@ def _render_and_write(folder: Path, keys: dict[str, str], job: Job) -> Record:
 
 
 def _nothing_to_render(config: Config, now: dt.datetime, drafts: bool, output: tuple[Path, Owned], where: tuple,
-                       old: BuildCache, keys: dict[str, str], statics: tuple[Path, ...]) -> Update:
-    """The site is as the last build left it: only static files may need copying."""
-    (out_dir, owned), (folder, parse, render) = output, where
+                       caches: tuple[BuildCache, BuildCache], keys: dict[str, str],
+                       statics: tuple[Path, ...]) -> Update:
+    """The site is as the last build left it: only static files may need copying. The posts' parses are loaded
+    only if the caller asks for the site."""
+    (out_dir, owned), (folder, parse, render), (old, remembered) = output, where, caches
     result = write_site({}, out_dir, keys, owned, old.outputs, statics)
-    new = BuildCache(old.signatures, result.records, old.summary)
+    new = BuildCache(remembered.signatures, remembered.scanned_ns, result.records, old.summary)
     save_cache(folder, parse, render, out_dir, old, new)
-    load = functools.partial(load_posts, config, now, drafts, load_parsed(folder, parse))
     return Update(old.summary.posts, old.summary.warnings, len(result.records), _pages(keys), 0, result.written,
-                  result.removed, load, result.others)
+                  result.removed, functools.partial(_load_cached, config, now, drafts, folder, parse), result.others)
+
+
+def _load_cached(config: Config, now: dt.datetime, drafts: bool, folder: Path, parse: str) -> Loaded:
+    from .pipeline import load_posts
+    return load_posts(config, now, drafts, load_parsed(folder, parse))
 
 
 def _same_sources(summary: Summary, sources: list[Source], now: dt.datetime, drafts: bool) -> bool:
@@ -190,14 +200,20 @@ def _shown(state: Schedule, now: dt.datetime, drafts: bool) -> tuple[bool, bool]
 
 
 def _summary(loaded: Loaded, sources: list[Source]) -> Summary:
-    posts = {parsed.post.source: parsed.post for parsed in loaded.parsed.values()}
-    states = tuple(Schedule(posts[s.path].date, posts[s.path].draft) for s in sources)
+    posts = {str(parsed.post.source): parsed.post for parsed in loaded.parsed.values()}
+    states = tuple(Schedule(posts[s.name].date, posts[s.name].draft) for s in sources)
     return Summary(tuple(s.digest for s in sources), states, loaded.site.now, len(loaded.site.posts),
                    loaded.warnings)
 
 
-def _signatures(sources: list[Source]) -> dict[str, tuple]:
-    return {str(s.path): (s.signature, s.digest) for s in sources if s.signature}
+def _remembered(old: BuildCache, sources: list[Source], scanned: int) -> BuildCache:
+    """The signatures to remember for the next build. When every file was known by its signature they, and the
+    moment of the scan that saw them settled, stay as they were (nothing to save); when any was read, all are
+    remembered as of this scan, which began at `scanned`, before any of them was looked at."""
+    signatures = {s.name: (s.signature, s.digest) for s in sources if s.signature and s.digest}
+    if all(old.signatures.get(name) == seen for name, seen in signatures.items()):
+        return BuildCache(signatures, old.scanned_ns)
+    return BuildCache(signatures, scanned)
 
 
 def _pages(keys: dict[str, str]) -> int:

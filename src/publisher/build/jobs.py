@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..content.posts import Post
+if TYPE_CHECKING:  # only for the type: the posts module imports the Markdown and YAML libraries
+    from ..content.posts import Post
 
-PostPrint = Callable[[Post], str]  # a post's fingerprint: changes whenever anything about the post changes
+PostPrint = Callable[["Post"], str]  # a post's fingerprint: changes whenever anything about the post changes
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ import jinja2
 
 from ..config import Config
 from ..content.pages import read_pages
-from ..content.posts import ParsedPost, Post, Source, parse_sources, read_sources
+from ..content.posts import ParsedPost, Post, parse_sources
 from ..content.site import Site, make_site
+from ..content.sources import Source, read_sources
 from ..errors import ContentError
 from ..parallel import map_parallel
 from .cache import parse_print, render_print

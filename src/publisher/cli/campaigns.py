@@ -157,7 +157,7 @@ def _send_campaign(config, store, newsletter, secret: str, retry_failed: bool, p
 def _publishable(config, slug: str):
     """The post SLUG, if it may be mailed now: published, neither a draft nor dated in the future."""
     from ..build.pipeline import load_site
-    from ..content.posts import is_published
+    from ..content.schedule import is_published
     site, warnings = load_site(config, clock.now(), drafts=True)
     post = find_post(site.posts, slug, config.path(config.paths.posts))
     print_warnings([w for w in warnings if w.path == post.source])

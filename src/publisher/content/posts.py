@@ -1,19 +1,15 @@
-"""Posts: find the Markdown files, parse front matter and body into `Post`, validate with file:line errors."""
+"""Posts: parse front matter and body into `Post`, validate with file:line errors."""
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
 import functools
-import hashlib
-import os
 import re
-import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -25,6 +21,7 @@ from ..errors import ContentError, Problems
 from ..parallel import map_parallel
 from .markdown import RAW_HTML_OMITTED, first_paragraph, render_markdown
 from .post_ids import check_unique_ids, id_problem
+from .sources import Source, source_digest
 
 KNOWN_KEYS = ("title", "date", "summary", "tags", "draft", "slug", "image", "image_alt", "updated", "email", "id")
 _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -57,37 +54,10 @@ class Post:
         return f"posts/{self.slug}/"
 
 
-class Schedule(NamedTuple):
-    """What decides whether a post is published, without the rest of it (the build cache keeps these)."""
-    date: dt.datetime
-    draft: bool
-
-
-def is_published(post: Post | Schedule, at: dt.datetime) -> bool:
-    """Whether readers see the post at `at`: a draft never; any other post from its date on, so one dated
-    later is scheduled and appears when its time comes. Site, feeds, build cache and emails all ask this."""
-    return not post.draft and post.date <= at
-
-
 @dataclass(frozen=True)
 class ParsedPost:
     post: Post
     warnings: tuple[ContentError, ...] = ()
-
-
-@dataclass(frozen=True)
-class Source:
-    """A post file: where it is (as shown in messages), a digest of that path and its bytes, the bytes when they
-    were read, and its stat signature when stable (see `read_sources`)."""
-    path: Path
-    file: Path
-    digest: str | None  # None until read (see `read_sources`)
-    raw: bytes | None = None
-    signature: tuple[int, int, int, int] | None = None
-
-
-Signatures = Mapping[str, tuple[tuple[int, int, int, int], str]]  # shown path -> (stat signature, digest)
-STABLE_NS = 2_000_000_000  # a file changed this recently may change again within the same mtime tick
 
 
 class _YAML(YAMLHandler):
@@ -105,23 +75,6 @@ def slugify(text: str) -> str:
     """'Sciatica & Lower Back Pain!' -> 'sciatica-lower-back-pain'."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "post"
-
-
-def find_posts(posts_dir: Path) -> list[tuple[Path, os.stat_result]]:
-    """Every Markdown file under posts/ with its stat, sorted for a stable build."""
-    found, folders = [], [str(posts_dir)]
-    while folders:
-        try:
-            entries = list(os.scandir(folders.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir():
-                folders.append(entry.path)
-            elif entry.name.endswith(".md") and entry.is_file():
-                found.append((entry.path, entry.stat()))
-    found.sort(key=lambda item: item[0].split(os.sep))  # the order of Path objects, without making them first
-    return [(Path(path), st) for path, st in found]
 
 
 def decode_post(path: Path, raw: bytes) -> str:
@@ -324,55 +277,6 @@ def _datetime(path: Path, text: str, meta: dict, key: str, tz: ZoneInfo, require
     raise _fail(path, text, key, f"expected YYYY-MM-DD, got {value!r}")
 
 
-def read_sources(posts_dir: Path, root: Path, known: Signatures | None = None, read: bool = True,
-                 max_bytes: int | None = None) -> list[Source]:
-    """Every post file with a digest of its path and bytes (what the build cache knows it by); a file larger
-    than `max_bytes` is refused by its size before anything is read (a huge file would take minutes and
-    gigabytes to parse), every such file at once.
-
-    A file whose size, times and inode are those in `known` is not read again (as make and git decide); a
-    signature is only offered for remembering once the file has been still for a moment, so that an edit
-    landing in the same mtime tick as the previous one is never missed. With `read` False the other files are
-    not read here either: `parse_sources` reads them, and works out their digests, on every core.
-    """
-    known = known or {}
-    now = time.time_ns()
-    sources = []
-    found = find_posts(posts_dir)
-    if max_bytes is not None:
-        _refuse_too_big(found, root, max_bytes)
-    for path, st in found:
-        shown = _display_path(path, root)
-        name = str(shown)
-        signature = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-        stable = signature if now - max(st.st_mtime_ns, st.st_ctime_ns) > STABLE_NS else None
-        remembered = known.get(name)
-        if remembered and stable and remembered[0] == signature:
-            sources.append(Source(shown, path, remembered[1], signature=signature))
-            continue
-        if not read:
-            sources.append(Source(shown, path, None, signature=stable))
-            continue
-        with open(path, "rb") as f:
-            raw = f.read()
-        sources.append(Source(shown, path, source_digest(shown, raw), raw, stable))
-    return sources
-
-
-def _refuse_too_big(found: list[tuple[Path, os.stat_result]], root: Path, max_bytes: int) -> None:
-    """Every post file over the size limit, refused together, by its size."""
-    errors = [ContentError(f"{st.st_size:,} bytes is more than a post may be ({max_bytes:,}); split it into "
-                           f"several posts, or raise max_post_bytes under [content] in publisher.toml",
-                           _display_path(path, root))
-              for path, st in found if st.st_size > max_bytes]
-    if errors:
-        raise Problems(errors)
-
-
-def source_digest(shown: Path, raw: bytes) -> str:
-    return hashlib.blake2b(str(shown).encode() + b"\0" + raw, digest_size=16).hexdigest()
-
-
 def parse_sources(sources: list[Source], site_url: str, tz: ZoneInfo, allow_html: bool = False,
                   known: Mapping[str, ParsedPost] | None = None) -> dict[str, ParsedPost]:
     """Each source parsed (or taken from `known`, by digest), keyed by digest in the order of `sources`; all
@@ -383,9 +287,9 @@ def parse_sources(sources: list[Source], site_url: str, tz: ZoneInfo, allow_html
     known = known or {}
     fresh = [s for s in sources if s.digest is None or s.digest not in known]
     parse = functools.partial(_parse_source, site_url=site_url, tz=tz, allow_html=allow_html)
-    results = dict(zip((s.path for s in fresh), map_parallel(parse, fresh)))
+    results = dict(zip((s.name for s in fresh), map_parallel(parse, fresh)))
     errors = [result for _, result in results.values() if isinstance(result, ContentError)]
-    parsed = dict(results.get(s.path) or (s.digest, known[s.digest]) for s in sources)
+    parsed = dict(results.get(s.name) or (s.digest, known[s.digest]) for s in sources)
     if not errors:
         try:
             check_unique_slugs([p.post for p in parsed.values()])
@@ -400,16 +304,14 @@ def parse_sources(sources: list[Source], site_url: str, tz: ZoneInfo, allow_html
 def _parse_source(source: Source, site_url: str, tz: ZoneInfo,
                   allow_html: bool) -> tuple[str, ParsedPost | ContentError]:
     """The source's digest and its parse (or the error that stopped it)."""
-    raw = source.file.read_bytes() if source.raw is None else source.raw
-    digest = source.digest or source_digest(source.path, raw)
+    path = source.path
+    if source.raw is None:
+        with open(source.file, "rb") as f:
+            raw = f.read()
+    else:
+        raw = source.raw
+    digest = source.digest or source_digest(source.name, raw)
     try:
-        return digest, parse_post(source.path, decode_post(source.path, raw), site_url, tz, allow_html)
+        return digest, parse_post(path, decode_post(path, raw), site_url, tz, allow_html)
     except ContentError as exc:
         return digest, exc
-
-
-def _display_path(path: Path, root: Path) -> Path:
-    try:
-        return path.relative_to(root)
-    except ValueError:
-        return path

@@ -9,7 +9,8 @@ from pathlib import Path
 from ..config import CONFIG_NAME, Config
 from ..errors import ConfigError
 from .pages import Page
-from .posts import Post, is_published, slugify
+from .posts import Post, slugify
+from .schedule import is_published
 
 
 @dataclass(frozen=True)

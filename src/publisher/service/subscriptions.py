@@ -23,7 +23,9 @@ import jinja2
 
 from ..build.pipeline import load_site
 from ..config import Config
-from ..content.posts import Post, find_posts, is_published
+from ..content.posts import Post
+from ..content.schedule import is_published
+from ..content.sources import find_posts
 from ..errors import PublisherError, SignUpError, TokenError
 from ..mail.tokens import CONFIRM, UNSUBSCRIBE, LinkTokens, TokenData
 from ..store import CONTROL_CHARACTERS, SUPPRESSED_STATUSES, Store, Subscriber
