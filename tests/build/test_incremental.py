@@ -147,3 +147,34 @@ def test_a_site_without_posts_dates_its_feeds_by_the_build_as_a_clean_build_does
     assert site_dir.run("build", env={"PUBLISHER_NOW": "2024-06-01T09:00+00:00"}).exit_code == 0
     assert "2024-06-01" in site_dir.read("atom.xml")
     assert_same_as_clean_build(site_dir, env={"PUBLISHER_NOW": "2024-06-01T09:00+00:00"})
+
+
+
+
+def test_posts_new_when_a_build_began_are_read_by_the_next_which_then_leaves_them_known(blog, monkeypatch):
+    """A build whose scan began in the tick of the posts' last change (made to here, as the kernel's clock
+    cannot be) must not trust their signatures later; the next build, though it has nothing to render, reads
+    them and remembers them as seen settled, so that the one after needs only a stat of each."""
+    from publisher.build import incremental
+    from publisher.build.cache import load_cache, parse_print, render_print
+    from publisher.config import load_config
+    from publisher.content.sources import read_sources
+
+    config = load_config(blog.root / "publisher.toml")
+    posts = list(blog.posts.glob("*.md"))
+
+    def known_by_signature() -> int:
+        prints = parse_print(config)
+        render = render_print(prints, blog.root / "templates", False, blog.root / "pages")
+        cache = load_cache(config.path(config.paths.cache), prints,
+                           render + incremental.prepare_images(config).fingerprint, blog.out)
+        sources = read_sources(blog.posts, blog.root, cache.signatures, scanned_ns=cache.scanned_ns)
+        return sum(source.raw is None for source in sources)
+
+    first_change = min(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in posts)
+    with monkeypatch.context() as patch:
+        patch.setattr(incremental, "scan_clock_ns", lambda: first_change)
+        assert blog.run("build", "--clean").exit_code == 0
+    assert known_by_signature() == 0
+    assert blog.run("build").exit_code == 0
+    assert known_by_signature() == len(posts)

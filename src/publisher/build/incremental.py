@@ -90,11 +90,14 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     scanned = scan_clock_ns()
     sources = read_sources(config.path(config.paths.posts), config.root, old.signatures, read=read_here,
                            max_bytes=config.content.max_post_bytes, scanned_ns=old.scanned_ns)
+    # Every file known by its signature: what the last scan saw still holds, and the cache stays as it is
+    if all(source.raw is None and source.digest for source in sources):
+        scanned = old.scanned_ns
     statics = (config.path(config.paths.static), images.folder)
     if old.summary and sources and _same_sources(old.summary, sources, now, drafts):  # (no posts: feeds show now)
         keys = {path: record.key for path, record in old.outputs.items() if record.key != STATIC_KEY}
         if len(unchanged(out_dir, old.outputs, keys)) == len(keys):
-            new = _remembered(old, sources, scanned)
+            new = BuildCache(_signatures(sources), scanned)
             return dataclasses.replace(_nothing_to_render(config, now, drafts, (out_dir, owned),
                                                           (folder, parse, render), (old, new), keys, statics),
                                        resized=images.made)
@@ -104,7 +107,6 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     loaded, jobs, keys = plan.loaded, plan.jobs, plan.keys
     sources = [dataclasses.replace(source, digest=digest, raw=None)  # parsed: the bytes can go
                for source, digest in zip(sources, loaded.parsed)]
-    remembered = _remembered(old, sources, scanned)
     cache_parses = functools.partial(save_parsed, folder, parse, loaded.parsed, known)
     if out_dir.exists():
         kept = unchanged(out_dir, old.outputs, keys) if not clean else set()
@@ -114,7 +116,7 @@ def update_site(config: Config, now: dt.datetime, out_dir: Path, drafts: bool = 
     else:
         result = write_new_site(out_dir, functools.partial(_render_into, jobs, keys, cache_parses), keys, statics)
         rendered = len(jobs)
-    new = BuildCache(remembered.signatures, remembered.scanned_ns, result.records, _summary(loaded, sources))
+    new = BuildCache(_signatures(sources), scanned, result.records, _summary(loaded, sources))
     save_cache(folder, parse, render, out_dir, old, new)
     return Update(len(loaded.site.posts), loaded.warnings, len(result.records), _pages(keys), rendered,
                   result.written, result.removed, lambda: loaded, result.others, images.made)
@@ -206,14 +208,9 @@ def _summary(loaded: Loaded, sources: list[Source]) -> Summary:
                    loaded.warnings)
 
 
-def _remembered(old: BuildCache, sources: list[Source], scanned: int) -> BuildCache:
-    """The signatures to remember for the next build. When every file was known by its signature they, and the
-    moment of the scan that saw them settled, stay as they were (nothing to save); when any was read, all are
-    remembered as of this scan, which began at `scanned`, before any of them was looked at."""
-    signatures = {s.name: (s.signature, s.digest) for s in sources if s.signature and s.digest}
-    if all(old.signatures.get(name) == seen for name, seen in signatures.items()):
-        return BuildCache(signatures, old.scanned_ns)
-    return BuildCache(signatures, scanned)
+def _signatures(sources: list[Source]) -> dict[str, tuple]:
+    """What to remember of each post file, as of the scan that saw it (see `content.sources.settled`)."""
+    return {s.name: (s.signature, s.digest) for s in sources}
 
 
 def _pages(keys: dict[str, str]) -> int:
