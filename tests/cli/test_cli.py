@@ -1,16 +1,24 @@
 """The command line: every command explains itself with an example, and fails with one clear line."""
 
+import importlib
+import pkgutil
+import subprocess
+import sys
+
 import click
 import pytest
 from click.testing import CliRunner
 
-from publisher.cli import main
+from publisher import cli
+from publisher.cli import COMMANDS, SUBSCRIBER_COMMANDS, main
 
 from ..fixtures_site import BASIC_TOML, held
 
 
 def all_commands(group: click.Group, prefix=()):
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         yield (*prefix, name), command
         if isinstance(command, click.Group):
             yield from all_commands(command, (*prefix, name))
@@ -25,6 +33,30 @@ def test_every_command_has_help_with_an_example():
         assert "Example" in result.output and "publisher" in result.output, path
         names.append(" ".join(path))
     assert {"build", "new", "init"} <= set(names)
+
+
+def test_the_command_lists_name_every_command_the_modules_define_and_where():
+    for module in pkgutil.iter_modules(cli.__path__):
+        importlib.import_module(f"publisher.cli.{module.name}")
+    for group, modules in ((main, {**COMMANDS, "subscribers": "__init__"}), (cli.subscriber_group, SUBSCRIBER_COMMANDS)):
+        defined = {name: command.callback.__module__ for name, command in group.commands.items()}
+        assert defined == {name: "publisher.cli" + ("" if module == "__init__" else f".{module}")
+                           for name, module in modules.items()}
+
+
+def test_a_command_starts_with_only_what_it_uses():
+    """`publisher build` loads neither the commands that mail nor the subscriber store (nor, to show its help,
+    anything of the build), and the list of every command loads no store either: a start-up is its own."""
+    def loaded(*args: str) -> set[str]:
+        return set(subprocess.run([sys.executable, "-c", "import sys; from publisher.cli import main; "
+                                   f"main({list(args)!r}, standalone_mode=False); "
+                                   "print(' '.join(m for m in sys.modules if m.startswith('publisher')), "
+                                   "file=sys.stderr)"], capture_output=True, text=True, check=True).stderr.split())
+
+    build = loaded("build", "--help")
+    assert "publisher.cli.building" in build
+    assert not {"publisher.cli.campaigns", "publisher.cli.subscribers", "publisher.build.incremental"} & build
+    assert not {"publisher.store", "publisher.cli.consent"} & (build | loaded("--help"))
 
 
 def test_missing_site_gives_a_clear_error(tmp_path):

@@ -6,6 +6,7 @@ the commands so that `publisher --help` starts fast.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -15,7 +16,36 @@ from .. import clock
 from ..errors import Problems, PublisherError
 
 
-class PublisherGroup(click.Group):
+COMMANDS = {  # each command and the module of this package that defines it
+    "build": "building", "new": "building", "init": "building", "preview": "author", "check": "author",
+    "send": "campaigns", "publish": "campaigns", "status": "status", "email": "mail", "inbox": "feedback",
+    "serve": "service", "migrate": "database", "store": "database",
+}
+SUBSCRIBER_COMMANDS = {  # the same for `publisher subscribers ...`
+    "add": "subscribers", "remove": "subscribers", "list": "subscribers", "count": "subscribers",
+    "export": "subscribers", "import": "subscribers_import", "invite": "consent", "show": "consent",
+    "forget": "consent",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command runs or is listed (by --help), so that
+    each command starts with only the imports it uses."""
+
+    def __init__(self, *args, modules: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.modules = modules
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.modules, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.modules:
+            importlib.import_module(f"{__name__}.{self.modules[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
+
+
+class PublisherGroup(LazyGroup):
     """A group that turns PublisherError into clear lines and exit code 1 (a traceback only with --debug)."""
 
     def invoke(self, ctx: click.Context):
@@ -44,7 +74,7 @@ def _as_publisher_error(exc: Exception, ctx: click.Context) -> PublisherError | 
     return None
 
 
-@click.group(cls=PublisherGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PublisherGroup, modules=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("."),
               show_default=True, help="The site folder, or its publisher.toml.")
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
@@ -79,18 +109,17 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
+@main.group("subscribers", cls=LazyGroup, modules=SUBSCRIBER_COMMANDS)
+def subscriber_group() -> None:
+    """Manage who receives the newsletter: add, invite, remove, forget, show, list, count, import and export.
+
+    \b
+    Example:
+        publisher subscribers import mailchimp-export.csv && publisher subscribers count
+    """
+
+
 def open_site_store(config):
     """The site's database ([database] in publisher.toml); a Store, to use in a `with` block."""
     from ..store import open_store
     return open_store(config)
-
-from . import author as _author  # noqa: E402,F401  (registers preview and check)
-from . import building as _site  # noqa: E402,F401  (registers the site commands)
-from . import campaigns as _campaigns  # noqa: E402,F401  (registers send and publish)
-from . import database as _database  # noqa: E402,F401  (registers migrate and store)
-from . import feedback as _feedback  # noqa: E402,F401  (registers the inbox command)
-from . import mail as _mail  # noqa: E402,F401  (registers the email command)
-from . import service as _service  # noqa: E402,F401  (registers the serve command)
-from . import status as _status  # noqa: E402,F401  (registers the status command)
-from . import subscribers as _subscribers  # noqa: E402,F401  (registers the subscribers commands)
-from . import consent as _consent  # noqa: E402,F401  (registers invite, show and forget)

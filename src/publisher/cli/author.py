@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import traceback
 from pathlib import Path
 
 import click
@@ -55,6 +54,7 @@ def _report(rebuilt, root: Path, debug: bool) -> None:
         click.secho(f"Error: {_located(problem)}", fg="red", err=True)
     if rebuilt.bug is not None:
         if debug:
+            import traceback
             traceback.print_exception(rebuilt.bug)
         else:
             click.echo("This is a bug in publisher; run with --debug for a traceback", err=True)

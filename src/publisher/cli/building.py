@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import re
 import time
 from pathlib import Path
@@ -111,14 +110,20 @@ def _new_post_path(posts: Path, today: dt.datetime, title: str) -> Path:
 
 def _title_line(title: str) -> str:
     """The front matter line of a title, quoted safely for YAML."""
-    return f"title: {json.dumps(title, ensure_ascii=False)}"
+    return f"title: {_quoted(title)}"
+
+
+def _quoted(text: str) -> str:
+    """The text as a double-quoted YAML (and JSON) string."""
+    import json
+    return json.dumps(text, ensure_ascii=False)
 
 
 def new_post_text(title: str, date: dt.datetime, summary: str = "", draft: bool = True) -> str:
     """Front matter for a fresh post, with its stable id already in place (so `publish` need not write into a
     file that may be open in an editor)."""
     from ..content.post_ids import new_post_id
-    return (f"---\n{_title_line(title)}\ndate: {date:%Y-%m-%d %H:%M}\nsummary: {json.dumps(summary, ensure_ascii=False)}"
+    return (f"---\n{_title_line(title)}\ndate: {date:%Y-%m-%d %H:%M}\nsummary: {_quoted(summary)}"
             f"\ntags: []\n{'draft: true' + chr(10) if draft else ''}id: {new_post_id()}\n---\n\nWrite your article here.\n")
 
 
@@ -164,7 +169,7 @@ def init(directory: Path, title: str) -> None:
     if config_file.exists():
         raise ConfigError("a site already exists here; edit it, or choose another folder", config_file)
     (directory / "posts").mkdir(parents=True, exist_ok=True)
-    config_file.write_text(INIT_CONFIG.format(title=json.dumps(title, ensure_ascii=False)), encoding="utf-8")
+    config_file.write_text(INIT_CONFIG.format(title=_quoted(title)), encoding="utf-8")
     today = clock.now()
     (directory / "posts" / f"{today:%Y-%m-%d}-hello.md").write_text(
         new_post_text("Hello", today, summary="The first post of this site.", draft=False), encoding="utf-8")

@@ -15,7 +15,7 @@ from ..errors import Busy, ContentError, DeliveryError, SendingStopped
 from . import main, open_site_store, pass_context
 from .building import print_warnings, run_build
 from .mail import find_post
-from .subscribers import valid_address
+from .addresses import valid_address
 from .words import plural
 
 LOCAL_KEY = "local_secret_key"

@@ -7,11 +7,11 @@ import click
 
 from .. import clock
 from ..store import CONTROL_CHARACTERS, ConsentEvent
-from . import Context, open_site_store, pass_context
-from .subscribers import subscribers, valid_address, valid_name
+from . import Context, open_site_store, pass_context, subscriber_group
+from .addresses import valid_address, valid_name
 
 
-@subscribers.command()
+@subscriber_group.command()
 @click.argument("address")
 @click.option("--name", default="", help="The subscriber's name, for greetings.")
 @pass_context
@@ -50,7 +50,7 @@ def invite(ctx: Context, address: str, name: str) -> None:
                f"(it works for {config.subscriptions.confirm_hours} hours).")
 
 
-@subscribers.command()
+@subscriber_group.command()
 @click.argument("address")
 @pass_context
 def show(ctx: Context, address: str) -> None:
@@ -82,7 +82,7 @@ def event_line(event: ConsentEvent, tz) -> str:
     return f"  {when}  {event.kind:<12} {event.how:<9} {detail}".rstrip()
 
 
-@subscribers.command()
+@subscriber_group.command()
 @click.argument("address")
 @click.option("--yes", is_flag=True, help="Erase without asking first.")
 @pass_context

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 import click
@@ -58,6 +57,7 @@ def find_post(posts, slug: str, posts_dir: Path):
     for post in posts:
         if post.slug == slug:
             return post
+    import difflib
     close = difflib.get_close_matches(slug, [p.slug for p in posts], n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else "; the slug is the post's URL name, as in /posts/SLUG/"
     raise ContentError(f"no post with the slug '{slug}'{hint}", posts_dir)

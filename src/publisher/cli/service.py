@@ -3,10 +3,6 @@ redirects) and takes booking requests, on waitress."""
 
 from __future__ import annotations
 
-import logging
-import signal
-import sys
-
 import click
 
 from ..errors import PublisherError
@@ -36,6 +32,10 @@ def serve(ctx, host: str, port: int, proxies: int, threads: int) -> None:
     Example:
         PUBLISHER_SECRET_KEY=... publisher serve --port 8000 --proxies 1
     """
+    import logging
+    import signal
+    import sys
+
     import waitress
 
     from ..service.app import build_app

@@ -9,34 +9,9 @@ import click
 
 from .. import clock
 from ..store import SUBSCRIBER_STATUSES
-from . import Context, main, open_site_store, pass_context
+from . import Context, open_site_store, pass_context, subscriber_group
+from .addresses import valid_address, valid_name
 from .words import plural
-
-
-@main.group()
-def subscribers() -> None:
-    """Manage who receives the newsletter: add, invite, remove, forget, show, list, count, import and export.
-
-    \b
-    Example:
-        publisher subscribers import mailchimp-export.csv && publisher subscribers count
-    """
-
-
-def valid_address(address: str) -> str:
-    from ..service.subscriber_csv import validate_address
-    try:
-        return validate_address(address)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def valid_name(name: str) -> str:
-    from ..service.subscriber_csv import validate_name
-    try:
-        return validate_name(name)
-    except ValueError as exc:
-        raise click.ClickException(f"--name: {exc}") from None
 
 
 # Why `add` refuses an address, by its status; None is a forgotten address, which is not on the list at all.
@@ -49,7 +24,7 @@ REFUSALS = {
 }
 
 
-@subscribers.command()
+@subscriber_group.command()
 @click.argument("address")
 @click.option("--name", default="", help="The subscriber's name, for greetings.")
 @pass_context
@@ -79,7 +54,7 @@ def add(ctx: Context, address: str, name: str) -> None:
                                    f"`publisher subscribers invite {email}` to send them a confirmation email")
 
 
-@subscribers.command()
+@subscriber_group.command()
 @click.argument("address")
 @pass_context
 def remove(ctx: Context, address: str) -> None:
@@ -102,7 +77,7 @@ def remove(ctx: Context, address: str) -> None:
         click.echo(f"{subscriber.email} stays {subscriber.status}: it gets no more newsletters.")
 
 
-@subscribers.command("list")
+@subscriber_group.command("list")
 @click.option("--status", type=click.Choice(SUBSCRIBER_STATUSES), help="Only subscribers with this status.")
 @pass_context
 def list_subscribers(ctx: Context, status: str | None) -> None:
@@ -117,7 +92,7 @@ def list_subscribers(ctx: Context, status: str | None) -> None:
             click.echo(f"{s.email}\t{s.status}\t{s.name}".rstrip())
 
 
-@subscribers.command()
+@subscriber_group.command()
 @pass_context
 def count(ctx: Context) -> None:
     """Print how many subscribers have each status, and the total.
@@ -132,7 +107,7 @@ def count(ctx: Context) -> None:
         click.echo(f"{status:<13}{number:>8}")
 
 
-@subscribers.command()
+@subscriber_group.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @pass_context
 def export(ctx: Context, file: Path | None) -> None:
@@ -165,6 +140,3 @@ def read_bytes(file: Path) -> bytes:
         return file.read_bytes()
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
-
-
-from . import subscribers_import as _import  # noqa: E402,F401  (registers the import command)

@@ -9,12 +9,12 @@ import click
 
 from .. import clock
 from ..store import SUBSCRIBER_STATUSES
-from . import Context, open_site_store, pass_context
-from .subscribers import read_bytes, subscribers
+from . import Context, open_site_store, pass_context, subscriber_group
+from .subscribers import read_bytes
 from .words import plural
 
 
-@subscribers.command("import")
+@subscriber_group.command("import")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--status", type=click.Choice(SUBSCRIBER_STATUSES),
