@@ -161,9 +161,9 @@ def _render_into(jobs: list[Job], keys: dict[str, str], meanwhile: Callable[[], 
                  folder: Path) -> dict[str, Record]:
     """Render every job straight into a new site's staging folder, on every core: nothing to compare, and no
     page has to travel back from the worker that rendered it."""
-    from ..parallel import map_parallel
+    from ..parallel import MIN_PAGES, map_parallel
     write = functools.partial(_render_and_write, folder, keys)
-    return dict(zip((job.path for job in jobs), map_parallel(write, jobs, meanwhile=meanwhile)))
+    return dict(zip((job.path for job in jobs), map_parallel(write, jobs, MIN_PAGES, meanwhile)))
 
 
 def _render_and_write(folder: Path, keys: dict[str, str], job: Job) -> Record:

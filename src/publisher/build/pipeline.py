@@ -25,7 +25,7 @@ from ..content.posts import ParsedPost, Post, parse_sources
 from ..content.site import Site, make_site
 from ..content.sources import Source, read_sources
 from ..errors import ContentError
-from ..parallel import map_parallel
+from ..parallel import MIN_PAGES, map_parallel
 from .cache import parse_print, render_print
 from .feeds import feed_jobs
 from .images import Images
@@ -149,7 +149,7 @@ def _render_fitted(render: Callable[[], bytes], images: Images, site_url: str) -
 def render_jobs(jobs: list[Job], meanwhile: Callable[[], None] | None = None) -> dict[str, bytes]:
     """Render the jobs (on every core when there are many), keyed by path in plan order; `meanwhile` as for
     `map_parallel`."""
-    return dict(zip((job.path for job in jobs), map_parallel(_render, jobs, meanwhile=meanwhile)))
+    return dict(zip((job.path for job in jobs), map_parallel(_render, jobs, MIN_PAGES, meanwhile)))
 
 
 def _render(job: Job) -> bytes:

@@ -18,7 +18,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from ..errors import ContentError, Problems
-from ..parallel import map_parallel
+from ..parallel import MIN_PAGES, map_parallel
 from .markdown import RAW_HTML_OMITTED, first_paragraph, render_markdown
 from .post_ids import check_unique_ids, id_problem
 from .sources import Source, source_digest
@@ -287,7 +287,7 @@ def parse_sources(sources: list[Source], site_url: str, tz: ZoneInfo, allow_html
     known = known or {}
     fresh = [s for s in sources if s.digest is None or s.digest not in known]
     parse = functools.partial(_parse_source, site_url=site_url, tz=tz, allow_html=allow_html)
-    results = dict(zip((s.name for s in fresh), map_parallel(parse, fresh)))
+    results = dict(zip((s.name for s in fresh), map_parallel(parse, fresh, MIN_PAGES)))
     errors = [result for _, result in results.values() if isinstance(result, ContentError)]
     parsed = dict(results.get(s.name) or (s.digest, known[s.digest]) for s in sources)
     if not errors:
