@@ -111,9 +111,14 @@ def load_parsed(folder: Path, parse: str) -> dict[str, ParsedPost]:
 
 def save_parsed(folder: Path, parse: str, posts: dict[str, ParsedPost], old_posts: dict[str, ParsedPost]) -> None:
     """Write the shards of the posts' cache whose posts differ from `old_posts` (each atomically)."""
-    for shard in SHARDS:
-        part = {digest: parsed for digest, parsed in posts.items() if digest.startswith(shard)}
-        if part.keys() != {digest for digest in old_posts if digest.startswith(shard)}:
+    parts: dict[str, dict[str, ParsedPost]] = {shard: {} for shard in SHARDS}
+    for digest, parsed in posts.items():
+        parts[digest[0]][digest] = parsed
+    before: dict[str, set[str]] = {shard: set() for shard in SHARDS}
+    for digest in old_posts:
+        before[digest[0]].add(digest)
+    for shard, part in parts.items():
+        if part.keys() != before[shard]:
             _save(folder / POSTS_FILE.format(shard), parse, part)
 
 

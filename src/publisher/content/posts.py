@@ -71,6 +71,7 @@ class _YAML(YAMLHandler):
 _FRONT_MATTER = _YAML()
 
 
+@functools.lru_cache(maxsize=4096)  # a tag's slug is asked for once per post that has it
 def slugify(text: str) -> str:
     """'Sciatica & Lower Back Pain!' -> 'sciatica-lower-back-pain'."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
