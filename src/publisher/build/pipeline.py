@@ -10,7 +10,6 @@ sits below them, while the plan gathers their jobs and so sits above them.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -132,14 +131,14 @@ def plan_site(loaded: Loaded, env: jinja2.Environment, own_pages: bool) -> list[
     site = loaded.site
     root = site.config.path(".")
     jobs = [*page_jobs(site, env, fp, lp), *feed_jobs(site, fp), *newsletter_jobs(site, env, fp)]
-    return [dataclasses.replace(job, render=functools.partial(render_guarded, job.render, root)) for job in jobs]
+    return [Job(job.path, job.depends, functools.partial(render_guarded, job.render, root)) for job in jobs]
 
 
 def _fitted(job: Job, images: Images, site_url: str) -> Job:
     """A page's job whose images fit the screen; the newsletters' web versions keep the email's images."""
     if not job.path.endswith(".html") or job.path.startswith("newsletter/"):
         return job
-    return dataclasses.replace(job, render=functools.partial(_render_fitted, job.render, images, site_url))
+    return Job(job.path, job.depends, functools.partial(_render_fitted, job.render, images, site_url))
 
 
 def _render_fitted(render: Callable[[], bytes], images: Images, site_url: str) -> bytes:
